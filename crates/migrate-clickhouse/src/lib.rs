@@ -1,0 +1,1 @@
+//! The clickhouse driver of the migrate toolkit.

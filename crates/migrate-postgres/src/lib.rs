@@ -1,0 +1,1 @@
+//! The postgres driver of the migrate toolkit.

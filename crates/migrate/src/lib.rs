@@ -1,0 +1,1 @@
+//! goose-compatible database migrations for PostgreSQL and ClickHouse.
