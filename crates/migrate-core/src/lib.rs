@@ -1,1 +1,77 @@
-//! Sources, the goose annotation parser, the planner and the runner of the migrate toolkit.
+//! The database-independent heart of migrate, a goose-compatible migration toolkit.
+//!
+//! # Brief overview
+//!
+//! A [`MigrationSource`] ([`DirectorySource`] or [`EmbeddedSource`]) offers files; [`resolve`] turns them
+//! into [`Migration`]s ordered by [`Version`] with goose's file-name rules. [`parse`] splits a migration's
+//! text into [`Statement`]s exactly as goose does. [`plan`] takes the migrations, the rows of the version
+//! table ([`AppliedRow`]) and a [`PlanRequest`], and returns a [`Plan`]: the ordered steps to run, each
+//! already parsed. [`run`] executes a plan through a [`Driver`] (the PostgreSQL and ClickHouse drivers
+//! live in their own crates), and [`migrate`] wraps planning and running with the lock and the re-plan
+//! after it is taken.
+//!
+//! This crate links no database client and does no network I/O; the parser and the planner do no I/O at
+//! all.
+//!
+//! ```
+//! use migrate_core::{plan, resolve, AppliedRow, Command, EmbeddedSource, PlanRequest};
+//!
+//! static FILES: &[(&str, &str)] = &[
+//!     ("00001_users.sql", "-- +goose Up\nCREATE TABLE users (id int);\n-- +goose Down\nDROP TABLE users;\n"),
+//!     ("00002_posts.sql", "-- +goose Up\nCREATE TABLE posts (id int);\n-- +goose Down\nDROP TABLE posts;\n"),
+//! ];
+//! let migrations = resolve(&EmbeddedSource::new("migrations", FILES), &[])?;
+//! let applied = [AppliedRow::new(0, true, None), AppliedRow::new(1, true, None)];
+//! let request = PlanRequest { command: Command::Up, allow_missing: false, no_versioning: false };
+//! let plan = plan(&migrations, &applied, &request, &|_| None)?;
+//! assert_eq!(plan.steps().len(), 1);
+//! assert_eq!(plan.steps()[0].statements()[0].text(), "CREATE TABLE posts (id int);");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![deny(missing_docs)]
+
+mod driver;
+mod parser;
+mod plan;
+mod runner;
+mod source;
+mod version;
+
+use std::fmt;
+
+pub use crate::driver::{AppliedRow, BoxError, Capabilities, Driver, Executor, Lock, StatementFailure, VersionStore};
+pub use crate::parser::{
+    parse, parse_direction, DirectionParse, ParseError, ParseErrorKind, ParseWarning, ParseWarningKind,
+    ParsedMigration, Statement,
+};
+pub use crate::plan::{
+    current_version, plan, status, AppliedAt, Command, Plan, PlanError, PlanRequest, PlanStep, StatusEntry,
+    StatusState, StepBody,
+};
+pub use crate::runner::{
+    migrate, run, MigrationResult, Outcome, RunError, RunErrorKind, RunEvent, RunOptions, RunReport,
+};
+pub use crate::source::{
+    resolve, CodeMigrationInfo, DirectorySource, EmbeddedSource, Migration, MigrationKind, MigrationSource,
+    ResolveError, ResolveProblem, SourceFile,
+};
+pub use crate::version::{version_from_file_name, Version, VersionNameError};
+
+/// Which way a migration runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// Apply: run the Up section and record the version.
+    Up,
+    /// Roll back: run the Down section and delete the version's rows.
+    Down,
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        })
+    }
+}

@@ -1,0 +1,104 @@
+//! The narrow interfaces a database driver implements: a version store, an executor and a lock.
+//!
+//! Drivers execute; they never decide what to run. The table name, schema and lock key are fixed when a
+//! driver is built, so no method takes them.
+
+use async_trait::async_trait;
+
+use crate::parser::Statement;
+use crate::plan::AppliedAt;
+use crate::{Direction, Version};
+
+/// Any error a driver reports; the runner adds the file, statement and line.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// One row of goose's version table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedRow {
+    /// `version_id` (0 is the row goose writes when it creates the table).
+    pub version: i64,
+    /// `is_applied`; only goose versions before 2018 wrote `false` rows.
+    pub is_applied: bool,
+    /// `tstamp`, as the server's wall clock wrote it.
+    pub applied_at: Option<AppliedAt>,
+}
+
+impl AppliedRow {
+    /// A row.
+    pub fn new(version: i64, is_applied: bool, applied_at: Option<AppliedAt>) -> AppliedRow {
+        AppliedRow { version, is_applied, applied_at }
+    }
+}
+
+/// What a driver can do, asked instead of checking which driver it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Whether a migration's statements and its version row can share one transaction.
+    pub transactions: bool,
+}
+
+/// A statement (or the bookkeeping around it) that failed.
+#[derive(Debug)]
+pub struct StatementFailure {
+    /// The 0-based index of the failed statement in the list given to the driver; `None` when the failure
+    /// was not a statement's (BEGIN, the version row, COMMIT).
+    pub statement: Option<usize>,
+    /// The 1-based character position inside the statement that the server reported, if any.
+    pub position: Option<usize>,
+    /// The server's or client's error.
+    pub error: BoxError,
+}
+
+impl StatementFailure {
+    /// A failure of the statement at `statement` (or of bookkeeping when `None`).
+    pub fn new(statement: Option<usize>, position: Option<usize>, error: BoxError) -> StatementFailure {
+        StatementFailure { statement, position, error }
+    }
+}
+
+/// goose's version table: ensure it, read it, write it.
+#[async_trait]
+pub trait VersionStore: Send {
+    /// Creates the table with goose's DDL and its `(0, true)` row when it is missing; tolerates a
+    /// concurrent creator.
+    async fn ensure_table(&mut self) -> Result<(), BoxError>;
+
+    /// Every row, most recently applied first (the order goose's `ListMigrations` gives), or `None` when the
+    /// table does not exist.
+    async fn list_applied(&mut self) -> Result<Option<Vec<AppliedRow>>, BoxError>;
+
+    /// Records an apply (insert `(version, true)`) or a rollback (delete the version's rows) on its own,
+    /// after a migration that ran outside a transaction.
+    async fn record(&mut self, version: Version, direction: Direction) -> Result<(), BoxError>;
+}
+
+/// Runs statements.
+#[async_trait]
+pub trait Executor: Send {
+    /// Runs one statement on its own (autocommit).
+    async fn execute(&mut self, statement: &Statement<'_>) -> Result<(), StatementFailure>;
+
+    /// Runs the statements, then the version-row change when `record` is given, in one transaction: all of
+    /// it is committed or none of it.
+    async fn execute_in_transaction(
+        &mut self,
+        statements: &[Statement<'_>],
+        record: Option<(Version, Direction)>,
+    ) -> Result<(), StatementFailure>;
+}
+
+/// Mutual exclusion between runners.
+#[async_trait]
+pub trait Lock: Send {
+    /// Waits for the lock (bounded by the driver's configured timeout).
+    async fn acquire(&mut self) -> Result<(), BoxError>;
+
+    /// Releases it. Called on every path once `acquire` succeeded.
+    async fn release(&mut self) -> Result<(), BoxError>;
+}
+
+/// Everything the runner needs from a database.
+pub trait Driver: VersionStore + Executor + Lock {
+    /// What the database can do.
+    fn capabilities(&self) -> Capabilities;
+}

@@ -1,0 +1,347 @@
+//! The one apply loop: executes a [`Plan`] through a [`Driver`], and [`migrate`] wraps planning, locking
+//! and re-planning around it. The CLI, the library and every driver go through here.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use tracing::Instrument;
+
+use crate::driver::{AppliedRow, BoxError, Driver, StatementFailure};
+use crate::plan::{plan, Command, Plan, PlanError, PlanRequest, PlanStep, StepBody};
+use crate::source::Migration;
+use crate::{Direction, Version};
+
+/// Options of a run that are not part of the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Take the driver's lock around ensure-table, re-plan and run (skipped when nothing is pending).
+    pub lock: bool,
+}
+
+/// Something that happened during a run, for logs, progress lines and metrics.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RunEvent<'a> {
+    /// The lock is being requested.
+    Locking,
+    /// A migration starts.
+    MigrationStarted {
+        /// The step.
+        step: &'a PlanStep<'a>,
+    },
+    /// A statement is about to be sent (outside a transaction) or is part of the transaction being sent.
+    Statement {
+        /// The step.
+        step: &'a PlanStep<'a>,
+        /// Its 0-based index.
+        index: usize,
+    },
+    /// A migration finished.
+    MigrationFinished {
+        /// Its result.
+        result: &'a MigrationResult,
+    },
+    /// A migration failed; nothing of it is recorded.
+    MigrationFailed {
+        /// The step.
+        step: &'a PlanStep<'a>,
+        /// How long it ran.
+        duration: Duration,
+    },
+}
+
+/// One migration that ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationResult {
+    /// Its version.
+    pub version: Version,
+    /// Its file name.
+    pub name: String,
+    /// Which way it ran.
+    pub direction: Direction,
+    /// How long it took.
+    pub duration: Duration,
+    /// Whether its section had no statements (goose logs `EMPTY`).
+    pub empty: bool,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunReport {
+    /// Each migration run, in order.
+    pub results: Vec<MigrationResult>,
+}
+
+/// The outcome of [`migrate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// What ran.
+    pub report: RunReport,
+    /// goose's current version before the run.
+    pub version_before: i64,
+}
+
+/// A failed run: what was applied before the failure, which migration failed, and why.
+#[derive(Debug)]
+pub struct RunError {
+    /// Migrations that completed before the failure (they stay applied).
+    pub applied: Vec<MigrationResult>,
+    /// The migration that failed, if the failure was inside one.
+    pub failed: Option<(Version, String, Direction)>,
+    /// Why.
+    pub kind: RunErrorKind,
+}
+
+impl RunError {
+    fn new(kind: RunErrorKind) -> RunError {
+        RunError { applied: Vec::new(), failed: None, kind }
+    }
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.kind.fmt(f)
+    }
+}
+
+impl std::error::Error for RunError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.kind.source()
+    }
+}
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunErrorKind {
+    /// The command could not be planned (including a file that does not parse): nothing ran.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// A statement failed; its migration was rolled back when it ran in a transaction.
+    #[error("{file}:{line}: {direction} statement {index} failed: {source}{}", rolled_back_note(*.transaction))]
+    Statement {
+        /// The file.
+        file: String,
+        /// The line the server's error points at (the statement's first line when it gave no position).
+        line: usize,
+        /// The 1-based index of the statement in its section.
+        index: usize,
+        /// The direction.
+        direction: Direction,
+        /// Whether the migration ran in a transaction (and so left no trace).
+        transaction: bool,
+        /// The database's error.
+        source: BoxError,
+    },
+    /// Beginning, committing or recording the version failed.
+    #[error("{file}: recording {direction} of version {version} failed: {source}")]
+    Bookkeeping {
+        /// The file.
+        file: String,
+        /// The version.
+        version: Version,
+        /// The direction.
+        direction: Direction,
+        /// The database's error.
+        source: BoxError,
+    },
+    /// A code migration cannot run here.
+    #[error("{file}: code migrations are not supported by this runner")]
+    CodeUnsupported {
+        /// The migration.
+        file: String,
+    },
+    /// Talking to the database failed outside a migration.
+    #[error("{action} failed: {source}")]
+    Database {
+        /// What was being done.
+        action: &'static str,
+        /// The error.
+        source: BoxError,
+    },
+}
+
+fn rolled_back_note(transaction: bool) -> &'static str {
+    if transaction {
+        " (the migration was rolled back; fix the statement and run again)"
+    } else {
+        " (NO TRANSACTION: statements before it stay applied and the version is not recorded; fix the file, \
+         make the applied statements idempotent or undo them, and run again)"
+    }
+}
+
+/// Executes a plan, in order, stopping at the first failure.
+pub async fn run(
+    driver: &mut dyn Driver,
+    plan: &Plan<'_>,
+    on_event: &mut (dyn FnMut(RunEvent<'_>) + Send),
+) -> Result<RunReport, RunError> {
+    let mut report = RunReport::default();
+    let transactions = driver.capabilities().transactions;
+    for step in plan.steps() {
+        on_event(RunEvent::MigrationStarted { step });
+        let started = Instant::now();
+        let span = tracing::info_span!(
+            "migration",
+            version = step.version().get(),
+            file = step.migration.name(),
+            direction = %step.direction
+        );
+        let outcome = run_step(driver, step, transactions, on_event).instrument(span).await;
+        let duration = started.elapsed();
+        if let Err(kind) = outcome {
+            on_event(RunEvent::MigrationFailed { step, duration });
+            tracing::warn!(version = step.version().get(), file = step.migration.name(), ?duration, "migration failed");
+            return Err(RunError {
+                applied: report.results,
+                failed: Some((step.version(), step.migration.name().to_owned(), step.direction)),
+                kind,
+            });
+        }
+        let result = MigrationResult {
+            version: step.version(),
+            name: step.migration.name().to_owned(),
+            direction: step.direction,
+            duration,
+            empty: step.statements().is_empty(),
+        };
+        tracing::info!(version = result.version.get(), file = %result.name, ?duration, "migration finished");
+        on_event(RunEvent::MigrationFinished { result: &result });
+        report.results.push(result);
+    }
+    Ok(report)
+}
+
+async fn run_step(
+    driver: &mut dyn Driver,
+    step: &PlanStep<'_>,
+    transactions: bool,
+    on_event: &mut (dyn FnMut(RunEvent<'_>) + Send),
+) -> Result<(), RunErrorKind> {
+    let record = step.record.then_some((step.version(), step.direction));
+    let file = step.migration.path();
+    let bookkeeping = |source: BoxError| RunErrorKind::Bookkeeping {
+        file: file.to_owned(),
+        version: step.version(),
+        direction: step.direction,
+        source,
+    };
+    let statements = match &step.body {
+        StepBody::Sql { statements, .. } => statements,
+        StepBody::Code { runs: false, .. } => {
+            // No function for this direction: goose still records the version.
+            if let Some((version, direction)) = record {
+                driver.record(version, direction).await.map_err(bookkeeping)?;
+            }
+            return Ok(());
+        }
+        StepBody::Code { runs: true, .. } => return Err(RunErrorKind::CodeUnsupported { file: file.to_owned() }),
+    };
+    let in_transaction = step.transaction() && transactions;
+    let failure = |failure: StatementFailure| match failure.statement.and_then(|i| statements.get(i).map(|s| (i, s))) {
+        Some((index, statement)) => RunErrorKind::Statement {
+            file: file.to_owned(),
+            line: failure.position.map_or(statement.line(), |p| statement.line_of_position(p)),
+            index: index + 1,
+            direction: step.direction,
+            transaction: in_transaction,
+            source: failure.error,
+        },
+        None => bookkeeping(failure.error),
+    };
+    if in_transaction {
+        for index in 0..statements.len() {
+            on_event(RunEvent::Statement { step, index });
+        }
+        return driver.execute_in_transaction(statements, record).await.map_err(failure);
+    }
+    for (index, statement) in statements.iter().enumerate() {
+        on_event(RunEvent::Statement { step, index });
+        driver.execute(statement).await.map_err(|mut f| {
+            f.statement = Some(index);
+            failure(f)
+        })?;
+    }
+    if let Some((version, direction)) = record {
+        driver.record(version, direction).await.map_err(bookkeeping)?;
+    }
+    Ok(())
+}
+
+/// Plans and runs a command the safe way: plan without the lock (so a runner with nothing to do never
+/// waits), then take the lock, ensure the version table, read it again, plan again and run. The lock is
+/// released on every path.
+pub async fn migrate(
+    driver: &mut dyn Driver,
+    migrations: &[Migration],
+    request: &PlanRequest,
+    options: &RunOptions,
+    lookup: &(dyn Fn(&str) -> Option<String> + Sync),
+    on_event: &mut (dyn FnMut(RunEvent<'_>) + Send),
+) -> Result<Outcome, RunError> {
+    let span = tracing::info_span!("migrate", command = ?request.command);
+    async move {
+        if !request.no_versioning {
+            let rows = read_rows(driver).await?;
+            let first = plan(migrations, &rows, request, lookup).map_err(|e| RunError::new(e.into()))?;
+            let up_like = matches!(request.command, Command::Up | Command::UpTo(_));
+            if first.is_empty() && up_like {
+                return Ok(Outcome { report: RunReport::default(), version_before: first.current_version() });
+            }
+        }
+        if !options.lock {
+            return locked_section(driver, migrations, request, lookup, on_event).await;
+        }
+        on_event(RunEvent::Locking);
+        driver
+            .acquire()
+            .await
+            .map_err(|source| RunError::new(RunErrorKind::Database { action: "taking the migration lock", source }))?;
+        let result = locked_section(driver, migrations, request, lookup, on_event).await;
+        let released = driver.release().await;
+        match (result, released) {
+            (Ok(outcome), Ok(())) => Ok(outcome),
+            (Ok(outcome), Err(source)) => Err(RunError {
+                applied: outcome.report.results,
+                failed: None,
+                kind: RunErrorKind::Database { action: "releasing the migration lock", source },
+            }),
+            (Err(error), released) => {
+                if let Err(release_error) = released {
+                    tracing::error!(error = %release_error, "releasing the migration lock failed after an error");
+                }
+                Err(error)
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+async fn read_rows(driver: &mut dyn Driver) -> Result<Vec<AppliedRow>, RunError> {
+    match driver.list_applied().await {
+        Ok(rows) => Ok(rows.unwrap_or_default()),
+        Err(source) => Err(RunError::new(RunErrorKind::Database { action: "reading the version table", source })),
+    }
+}
+
+async fn locked_section(
+    driver: &mut dyn Driver,
+    migrations: &[Migration],
+    request: &PlanRequest,
+    lookup: &(dyn Fn(&str) -> Option<String> + Sync),
+    on_event: &mut (dyn FnMut(RunEvent<'_>) + Send),
+) -> Result<Outcome, RunError> {
+    let rows = if request.no_versioning {
+        Vec::new()
+    } else {
+        driver
+            .ensure_table()
+            .await
+            .map_err(|source| RunError::new(RunErrorKind::Database { action: "creating the version table", source }))?;
+        read_rows(driver).await?
+    };
+    let plan = plan(migrations, &rows, request, lookup).map_err(|e| RunError::new(e.into()))?;
+    let report = run(driver, &plan, on_event).await?;
+    Ok(Outcome { report, version_before: plan.current_version() })
+}

@@ -1,0 +1,386 @@
+//! Migration sources (a directory, or files embedded in the binary) and the one resolver that turns their
+//! files into an ordered list of migrations with goose's rules.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::version::{version_from_file_name, Version, VersionNameError};
+
+/// One file offered by a source: its base name, the path to show in messages, and its bytes.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The base name, e.g. `00001_create_users.sql`.
+    pub name: String,
+    /// The path shown in messages, e.g. `migrations/00001_create_users.sql`.
+    pub path: String,
+    /// The contents; only `.sql` files are read.
+    pub contents: Cow<'static, [u8]>,
+}
+
+/// Where migration files come from.
+pub trait MigrationSource {
+    /// The top-level files of the source, in any order. Only names matter for code-migration files.
+    fn files(&self) -> Result<Vec<SourceFile>, ResolveError>;
+}
+
+/// Migrations read from a directory at run time (its top level only, as goose does).
+#[derive(Debug, Clone)]
+pub struct DirectorySource {
+    dir: PathBuf,
+}
+
+impl DirectorySource {
+    /// A source reading the `*.sql` files at the top level of `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> DirectorySource {
+        DirectorySource { dir: dir.into() }
+    }
+
+    /// The directory this source reads.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl MigrationSource for DirectorySource {
+    fn files(&self) -> Result<Vec<SourceFile>, ResolveError> {
+        let dir_text = self.dir.display().to_string();
+        let io_error = |path: &Path, error: std::io::Error| {
+            ResolveError::single(ResolveProblem::Io { path: path.display().to_string(), message: error.to_string() })
+        };
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ResolveError::single(ResolveProblem::MissingDirectory { dir: dir_text }));
+            }
+            Err(error) => return Err(io_error(&self.dir, error)),
+        };
+        let mut files = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|error| io_error(&self.dir, error))?;
+            let path = entry.path();
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                continue; // Not UTF-8, so it cannot end in ".sql" as goose's glob requires.
+            };
+            if file_kind(&name).is_none() {
+                continue;
+            }
+            // Follows symlinks: a linked migration file counts, a directory named "x.sql" does not.
+            let metadata = std::fs::metadata(&path).map_err(|error| io_error(&path, error))?;
+            if !metadata.is_file() {
+                continue;
+            }
+            let contents = if file_kind(&name) == Some(FileKind::Sql) {
+                std::fs::read(&path).map_err(|error| io_error(&path, error))?
+            } else {
+                Vec::new()
+            };
+            files.push(SourceFile { name, path: path.display().to_string(), contents: Cow::Owned(contents) });
+        }
+        if files.is_empty() {
+            return Err(ResolveError::single(ResolveProblem::NoMigrations { location: dir_text }));
+        }
+        Ok(files)
+    }
+}
+
+/// Migrations compiled into the binary: `(file name, contents)` pairs, as `migrate::embed!` produces.
+#[derive(Debug, Clone)]
+pub struct EmbeddedSource {
+    location: &'static str,
+    files: &'static [(&'static str, &'static str)],
+}
+
+impl EmbeddedSource {
+    /// A source over embedded files; `location` names the directory they came from, for messages.
+    pub const fn new(location: &'static str, files: &'static [(&'static str, &'static str)]) -> EmbeddedSource {
+        EmbeddedSource { location, files }
+    }
+}
+
+impl MigrationSource for EmbeddedSource {
+    fn files(&self) -> Result<Vec<SourceFile>, ResolveError> {
+        if self.files.is_empty() {
+            return Err(ResolveError::single(ResolveProblem::NoMigrations { location: self.location.to_owned() }));
+        }
+        Ok(self
+            .files
+            .iter()
+            .map(|(name, text)| SourceFile {
+                name: (*name).to_owned(),
+                path: format!("{}/{}", self.location.trim_end_matches('/'), name),
+                contents: Cow::Borrowed(text.as_bytes()),
+            })
+            .collect())
+    }
+}
+
+/// A code migration registered by version (the Rust stand-in for goose's Go migrations).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeMigrationInfo {
+    /// Its version, shared with SQL files.
+    pub version: Version,
+    /// A name for messages and status.
+    pub name: String,
+    /// Whether it runs inside the migration's transaction.
+    pub transaction: bool,
+    /// Whether it has an up function (the version is recorded either way).
+    pub has_up: bool,
+    /// Whether it has a down function (the version is removed either way).
+    pub has_down: bool,
+}
+
+/// A resolved migration: a version, its file name and path, and its SQL text or code registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    version: Version,
+    name: String,
+    path: String,
+    kind: MigrationKind,
+}
+
+/// What a migration runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MigrationKind {
+    /// An annotated SQL file; parsed when it is planned.
+    Sql {
+        /// The file's text.
+        text: Cow<'static, str>,
+    },
+    /// A registered code migration.
+    Code(CodeMigrationInfo),
+}
+
+impl Migration {
+    /// A SQL migration built directly, for tests and for callers with their own sources.
+    pub fn sql(version: Version, name: impl Into<String>, text: impl Into<Cow<'static, str>>) -> Migration {
+        let name = name.into();
+        Migration { version, path: name.clone(), name, kind: MigrationKind::Sql { text: text.into() } }
+    }
+
+    /// The version.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The base file name (goose prints it in `OK <name>` lines and in status).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The path shown in error messages.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// What it runs.
+    pub fn kind(&self) -> &MigrationKind {
+        &self.kind
+    }
+}
+
+/// Why the migrations could not be resolved: every problem found, not only the first.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ResolveError {
+    problems: Vec<ResolveProblem>,
+}
+
+impl ResolveError {
+    fn single(problem: ResolveProblem) -> ResolveError {
+        ResolveError { problems: vec![problem] }
+    }
+
+    /// Each problem found.
+    pub fn problems(&self) -> &[ResolveProblem] {
+        &self.problems
+    }
+}
+
+impl fmt::Display for ResolveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, problem) in self.problems.iter().enumerate() {
+            if index > 0 {
+                f.write_str("\n")?;
+            }
+            problem.fmt(f)?;
+        }
+        Ok(())
+    }
+}
+
+/// One problem with a source.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResolveProblem {
+    /// The directory does not exist.
+    #[error("{dir}: migrations directory does not exist; pass the right one with -dir or --dir")]
+    MissingDirectory {
+        /// The directory.
+        dir: String,
+    },
+    /// The source holds no migrations.
+    #[error("{location}: no migration files found; add one with `migrate create NAME sql`")]
+    NoMigrations {
+        /// The directory or embedded location.
+        location: String,
+    },
+    /// Reading failed.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file or directory.
+        path: String,
+        /// The operating system's message.
+        message: String,
+    },
+    /// A `.sql` file whose name does not carry a version.
+    #[error("{path}: could not parse a migration version from the file name: {reason}")]
+    BadFileName {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: VersionNameError,
+    },
+    /// Two migrations with one version.
+    #[error("duplicate migration version {version}: {first} and {second}; give one of them a new version")]
+    DuplicateVersion {
+        /// The version.
+        version: Version,
+        /// The first file (or code migration).
+        first: String,
+        /// The second one.
+        second: String,
+    },
+    /// A code-migration file with no code migration registered for its version.
+    #[error(
+        "{path}: code migration file with no registered code migration for version {version}; register it \
+         in the library or remove the file"
+    )]
+    UnregisteredCodeFile {
+        /// The file.
+        path: String,
+        /// Its version.
+        version: Version,
+    },
+    /// A `.sql` file that is not UTF-8.
+    #[error("{path}:{line}: the file is not valid UTF-8; save it as UTF-8")]
+    NotUtf8 {
+        /// The file.
+        path: String,
+        /// The line of the first invalid byte.
+        line: usize,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileKind {
+    Sql,
+    Code,
+}
+
+/// goose globs `*.sql` and `*.go` (case-sensitive, skipping `_test.go`); `.rs` is our code-migration file.
+fn file_kind(name: &str) -> Option<FileKind> {
+    if name.ends_with(".sql") {
+        Some(FileKind::Sql)
+    } else if (name.ends_with(".go") && !name.ends_with("_test.go")) || name.ends_with(".rs") {
+        Some(FileKind::Code)
+    } else {
+        None
+    }
+}
+
+/// Resolves a source's files and the registered code migrations into migrations ordered by version.
+///
+/// goose's rules: only `*.sql` (and code-migration `*.go`/`*.rs`) files count; the version is the integer
+/// before the first `_`; a `.sql` name without one is an error; a code file whose name has no version is
+/// skipped, one with a version needs a registered code migration; duplicate versions are errors.
+///
+/// ```
+/// use migrate_core::{resolve, EmbeddedSource};
+/// static FILES: &[(&str, &str)] = &[
+///     ("00002_b.sql", "-- +goose Up\nSELECT 2;\n"),
+///     ("00001_a.sql", "-- +goose Up\nSELECT 1;\n"),
+/// ];
+/// let migrations = resolve(&EmbeddedSource::new("migrations", FILES), &[]).unwrap();
+/// assert_eq!(migrations[0].name(), "00001_a.sql");
+/// ```
+pub fn resolve(source: &dyn MigrationSource, code: &[CodeMigrationInfo]) -> Result<Vec<Migration>, ResolveError> {
+    let mut files = source.files()?;
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut problems = Vec::new();
+    let mut by_version: BTreeMap<Version, Migration> = BTreeMap::new();
+    let mut insert = |migration: Migration, problems: &mut Vec<ResolveProblem>| {
+        if let Some(existing) = by_version.get(&migration.version) {
+            problems.push(ResolveProblem::DuplicateVersion {
+                version: migration.version,
+                first: existing.path.clone(),
+                second: migration.path.clone(),
+            });
+        } else {
+            by_version.insert(migration.version, migration);
+        }
+    };
+    for info in code {
+        let migration = Migration {
+            version: info.version,
+            name: info.name.clone(),
+            path: format!("code migration {} ({})", info.version, info.name),
+            kind: MigrationKind::Code(info.clone()),
+        };
+        insert(migration, &mut problems);
+    }
+    for file in files {
+        match file_kind(&file.name) {
+            Some(FileKind::Sql) => {
+                let version = match version_from_file_name(&file.name) {
+                    Ok(version) => version,
+                    Err(reason) => {
+                        problems.push(ResolveProblem::BadFileName { path: file.path, reason });
+                        continue;
+                    }
+                };
+                let text = match decode_utf8(file.contents) {
+                    Ok(text) => text,
+                    Err(line) => {
+                        problems.push(ResolveProblem::NotUtf8 { path: file.path, line });
+                        continue;
+                    }
+                };
+                insert(
+                    Migration { version, name: file.name, path: file.path, kind: MigrationKind::Sql { text } },
+                    &mut problems,
+                );
+            }
+            Some(FileKind::Code) => {
+                let Ok(version) = version_from_file_name(&file.name) else {
+                    continue; // goose skips code files whose names carry no version (e.g. mod.rs).
+                };
+                if !code.iter().any(|info| info.version == version) {
+                    problems.push(ResolveProblem::UnregisteredCodeFile { path: file.path, version });
+                }
+                // A registered code migration's file is the registration itself: nothing more to add.
+            }
+            None => {}
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ResolveError { problems });
+    }
+    Ok(by_version.into_values().collect())
+}
+
+/// The text, or the 1-based line of the first byte that is not UTF-8.
+fn decode_utf8(contents: Cow<'static, [u8]>) -> Result<Cow<'static, str>, usize> {
+    let line_of = |bytes: &[u8], offset: usize| 1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count();
+    match contents {
+        Cow::Borrowed(bytes) => {
+            std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|error| line_of(bytes, error.valid_up_to()))
+        }
+        Cow::Owned(bytes) => String::from_utf8(bytes)
+            .map(Cow::Owned)
+            .map_err(|error| line_of(error.as_bytes(), error.utf8_error().valid_up_to())),
+    }
+}
+
+#[cfg(test)]
+mod tests;
