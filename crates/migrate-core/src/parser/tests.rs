@@ -68,7 +68,7 @@ fn render_snapshot(file: &str, bytes: &[u8]) -> String {
 
 #[test]
 fn fixtures() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/parser");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/parser").canonicalize().unwrap();
     let mut checked = 0;
     insta::glob!("../../../../fixtures/parser", "**/*.sql", |path| {
         let bytes = std::fs::read(path).unwrap();
