@@ -1,1 +1,8 @@
-//! End-to-end tests: one binary, one module per area.
+//! End-to-end tests against the real servers that `scripts/servers.sh up` starts. One binary; one module
+//! per area. A test that cannot reach its server fails with the connection error; nothing is skipped.
+
+/// Shared helpers: fresh databases, running commands through the core runner.
+mod support;
+
+/// The PostgreSQL driver: every command, locking, failures, goose interoperability, the corpus.
+mod postgres;

@@ -1,1 +1,18 @@
-//! The postgres driver of the migrate toolkit.
+//! The PostgreSQL driver of migrate: goose-compatible execution, version table and locking.
+//!
+//! # Brief overview
+//!
+//! [`PgDriver`] implements migrate-core's `Driver` over one dedicated connection. [`PgConfig`] holds the
+//! version [`TableName`], the advisory-lock key and the timeouts. Statements go through the simple query
+//! protocol one by one, a transactional migration and its version row share one transaction, and the
+//! session advisory lock (goose's key by default) is polled, never waited on in the server.
+
+#![deny(missing_docs)]
+
+mod driver;
+mod error;
+mod table;
+
+pub use crate::driver::{PgConfig, PgDriver, GOOSE_LOCK_KEY};
+pub use crate::error::{PgError, ServerError};
+pub use crate::table::{TableName, TableNameError};

@@ -1,0 +1,303 @@
+//! The PostgreSQL driver: one dedicated connection that holds the session advisory lock, reads and writes
+//! goose's version table, and sends each statement through the simple query protocol as goose does.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use migrate_core::{
+    AppliedRow, BoxError, Capabilities, Direction, Driver, Executor, Lock, Statement, StatementFailure, Version,
+    VersionStore,
+};
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{AssertSqlSafe, Connection};
+
+use crate::error::{position, sqlstate, PgError, ServerError};
+use crate::table::{TableName, VersionTableSql};
+
+/// goose's advisory-lock key (the CRC-32 of "goose"), so migrate and goose runners exclude each other.
+pub const GOOSE_LOCK_KEY: i64 = 4_097_083_626;
+
+/// How the driver behaves. Start from [`PgConfig::default`] and change what you need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgConfig {
+    /// The version table (default `goose_db_version`).
+    pub table: TableName,
+    /// The advisory-lock key (default goose's).
+    pub lock_key: i64,
+    /// How long to wait for another runner's lock before failing (default 5 minutes, as goose).
+    pub lock_wait: Duration,
+    /// `SET LOCAL lock_timeout` for each migration's transaction, when set.
+    pub lock_timeout: Option<Duration>,
+    /// `SET LOCAL statement_timeout` for each migration's transaction, when set.
+    pub statement_timeout: Option<Duration>,
+}
+
+impl Default for PgConfig {
+    fn default() -> PgConfig {
+        PgConfig {
+            table: TableName::goose_default(),
+            lock_key: GOOSE_LOCK_KEY,
+            lock_wait: Duration::from_secs(300),
+            lock_timeout: None,
+            statement_timeout: None,
+        }
+    }
+}
+
+/// A migration driver over one PostgreSQL connection.
+#[derive(Debug)]
+pub struct PgDriver {
+    connection: Option<PgConnection>,
+    sql: VersionTableSql,
+    config: PgConfig,
+    /// `SET LOCAL ...` sent at the start of each migration transaction (empty when no timeout is set).
+    transaction_settings: String,
+}
+
+impl PgDriver {
+    /// Connects with the given options; `connect_timeout` bounds the whole handshake. `target` is the
+    /// redacted server name used in errors.
+    pub async fn connect(
+        options: &PgConnectOptions,
+        connect_timeout: Option<Duration>,
+        target: &str,
+        config: PgConfig,
+    ) -> Result<PgDriver, PgError> {
+        let connecting = PgConnection::connect_with(options);
+        let connection = match connect_timeout {
+            Some(timeout) => tokio::time::timeout(timeout, connecting)
+                .await
+                .map_err(|_| PgError::ConnectTimeout { target: target.to_owned(), timeout })?,
+            None => connecting.await,
+        }
+        .map_err(|source| PgError::Connect { target: target.to_owned(), source })?;
+        Ok(PgDriver::from_connection(connection, config))
+    }
+
+    /// A driver over a connection the caller opened (keeping its TLS and session settings).
+    pub fn from_connection(connection: PgConnection, config: PgConfig) -> PgDriver {
+        let mut transaction_settings = String::new();
+        if let Some(timeout) = config.lock_timeout {
+            transaction_settings.push_str(&format!("SET LOCAL lock_timeout = {};", timeout.as_millis()));
+        }
+        if let Some(timeout) = config.statement_timeout {
+            transaction_settings.push_str(&format!("SET LOCAL statement_timeout = {};", timeout.as_millis()));
+        }
+        PgDriver { connection: Some(connection), sql: VersionTableSql::new(&config.table), config, transaction_settings }
+    }
+
+    /// The connection, for callers that run their own queries between migrations.
+    pub fn connection(&mut self) -> Result<&mut PgConnection, PgError> {
+        self.connection.as_mut().ok_or(PgError::Closed)
+    }
+
+    /// Closes the connection cleanly.
+    pub async fn close(mut self) -> Result<(), PgError> {
+        match self.connection.take() {
+            Some(connection) => {
+                connection.close().await.map_err(|source| PgError::Query { action: "closing the connection", source })
+            }
+            None => Ok(()),
+        }
+    }
+
+    async fn simple(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        let connection = self.connection.as_mut().ok_or(sqlx::Error::PoolClosed)?;
+        sqlx::raw_sql(AssertSqlSafe(sql)).execute(connection).await.map(|_| ())
+    }
+
+    async fn record_in(&mut self, version: Version, direction: Direction) -> Result<(), sqlx::Error> {
+        let connection = self.connection.as_mut().ok_or(sqlx::Error::PoolClosed)?;
+        match direction {
+            Direction::Up => {
+                sqlx::query(AssertSqlSafe(self.sql.insert.as_str()))
+                    .bind(version.get())
+                    .bind(true)
+                    .execute(connection)
+                    .await?;
+            }
+            Direction::Down => {
+                sqlx::query(AssertSqlSafe(self.sql.delete.as_str())).bind(version.get()).execute(connection).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Rolls back after a failure inside a transaction; if even that fails, closes the connection so the
+    /// server ends the transaction and releases the session lock.
+    async fn abandon_transaction(&mut self) {
+        if let Err(error) = self.simple("ROLLBACK").await {
+            tracing::warn!(error = %error, "ROLLBACK failed; closing the connection");
+            self.connection = None;
+        }
+    }
+
+    async fn lock_holder(&mut self) -> Option<String> {
+        let connection = self.connection.as_mut()?;
+        let key = self.config.lock_key;
+        let row: Option<(i32, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT a.pid, a.application_name, host(a.client_addr), to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ') \
+             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+               AND l.classid = ($1 >> 32)::bigint::oid AND l.objid = ($1 & 4294967295)::bigint::oid LIMIT 1",
+        )
+        .bind(key)
+        .fetch_optional(connection)
+        .await
+        .ok()?;
+        row.map(|(pid, application_name, client, since)| {
+            format!(
+                "pid {pid} (application_name {:?}, client {}, connected since {})",
+                application_name.unwrap_or_default(),
+                client.as_deref().unwrap_or("local socket"),
+                since.as_deref().unwrap_or("?")
+            )
+        })
+    }
+}
+
+#[async_trait]
+impl VersionStore for PgDriver {
+    async fn ensure_table(&mut self) -> Result<(), BoxError> {
+        let connection = self.connection.as_mut().ok_or(PgError::Closed)?;
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+            .bind(&self.sql.regclass_name)
+            .fetch_one(connection)
+            .await
+            .map_err(|source| PgError::Query { action: "checking for the version table", source })?;
+        if exists {
+            return Ok(());
+        }
+        // goose creates the table and its 0 row in one transaction.
+        let create = format!("BEGIN; {}; {}; COMMIT", self.sql.create, self.sql.insert_zero);
+        match self.simple(&create).await {
+            Ok(()) => Ok(()),
+            // Another runner (a goose without a lock, say) created it first: that is what we wanted.
+            Err(error) if matches!(sqlstate(&error).as_deref(), Some("42P07" | "23505")) => {
+                self.abandon_transaction().await;
+                Ok(())
+            }
+            Err(source) => {
+                self.abandon_transaction().await;
+                Err(PgError::Query { action: "creating the version table", source }.into())
+            }
+        }
+    }
+
+    async fn list_applied(&mut self) -> Result<Option<Vec<AppliedRow>>, BoxError> {
+        let connection = self.connection.as_mut().ok_or(PgError::Closed)?;
+        let rows: Result<Vec<(i64, bool, Option<chrono::NaiveDateTime>)>, sqlx::Error> =
+            sqlx::query_as(AssertSqlSafe(self.sql.list.as_str())).fetch_all(connection).await;
+        match rows {
+            Ok(rows) => Ok(Some(rows.into_iter().map(|(v, applied, at)| AppliedRow::new(v, applied, at)).collect())),
+            Err(error) if sqlstate(&error).as_deref() == Some("42P01") => Ok(None),
+            Err(source) => Err(PgError::Query { action: "reading the version table", source }.into()),
+        }
+    }
+
+    async fn record(&mut self, version: Version, direction: Direction) -> Result<(), BoxError> {
+        self.record_in(version, direction)
+            .await
+            .map_err(|source| PgError::Query { action: "writing the version table", source }.into())
+    }
+}
+
+#[async_trait]
+impl Executor for PgDriver {
+    async fn execute(&mut self, statement: &Statement<'_>) -> Result<(), StatementFailure> {
+        self.simple(statement.text()).await.map_err(|error| {
+            StatementFailure::new(None, position(&error), Box::new(ServerError::new(error)))
+        })
+    }
+
+    async fn execute_in_transaction(
+        &mut self,
+        statements: &[Statement<'_>],
+        record: Option<(Version, Direction)>,
+    ) -> Result<(), StatementFailure> {
+        let begin = format!("BEGIN;{}", self.transaction_settings);
+        if let Err(error) = self.simple(&begin).await {
+            self.abandon_transaction().await;
+            return Err(StatementFailure::new(None, None, Box::new(ServerError::new(error))));
+        }
+        for (index, statement) in statements.iter().enumerate() {
+            if let Err(error) = self.simple(statement.text()).await {
+                let position = position(&error);
+                self.abandon_transaction().await;
+                return Err(StatementFailure::new(Some(index), position, Box::new(ServerError::new(error))));
+            }
+        }
+        let bookkeeping = async {
+            if let Some((version, direction)) = record {
+                self.record_in(version, direction).await?;
+            }
+            self.simple("COMMIT").await
+        };
+        if let Err(error) = bookkeeping.await {
+            self.abandon_transaction().await;
+            return Err(StatementFailure::new(None, None, Box::new(ServerError::new(error))));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Lock for PgDriver {
+    async fn acquire(&mut self) -> Result<(), BoxError> {
+        let key = self.config.lock_key;
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(20);
+        let mut last_report: Option<Instant> = None;
+        loop {
+            let connection = self.connection.as_mut().ok_or(PgError::Closed)?;
+            // Polling the non-blocking form: a session blocked in pg_advisory_lock would make any
+            // CREATE INDEX CONCURRENTLY in the holder's migration wait for it (a deadlock).
+            let acquired: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                .bind(key)
+                .fetch_one(connection)
+                .await
+                .map_err(|source| PgError::Query { action: "taking the migration lock", source })?;
+            if acquired {
+                tracing::debug!(key, waited = ?started.elapsed(), "migration lock taken");
+                return Ok(());
+            }
+            let waited = started.elapsed();
+            if waited >= self.config.lock_wait {
+                let holder = self.lock_holder().await;
+                return Err(PgError::LockTimeout { key, waited, holder }.into());
+            }
+            if last_report.is_none_or(|at| at.elapsed() >= Duration::from_secs(5)) {
+                let holder = self.lock_holder().await.unwrap_or_else(|| "another session".to_owned());
+                tracing::info!(key, holder = %holder, waited = ?waited, "waiting for the migration lock");
+                last_report = Some(Instant::now());
+            }
+            tokio::time::sleep(delay.min(self.config.lock_wait.saturating_sub(waited))).await;
+            delay = (delay * 2).min(Duration::from_millis(500));
+        }
+    }
+
+    async fn release(&mut self) -> Result<(), BoxError> {
+        let key = self.config.lock_key;
+        let Some(connection) = self.connection.as_mut() else {
+            return Ok(()); // Closed: the server released the session lock with the session.
+        };
+        let released: Result<bool, sqlx::Error> =
+            sqlx::query_scalar("SELECT pg_advisory_unlock($1)").bind(key).fetch_one(connection).await;
+        match released {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(PgError::LockNotHeld { key }.into()),
+            Err(source) => {
+                // Closing the session is the last way to release a session-level lock.
+                self.connection = None;
+                Err(PgError::Query { action: "releasing the migration lock (the connection was closed instead)", source }
+                    .into())
+            }
+        }
+    }
+}
+
+impl Driver for PgDriver {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { transactions: true }
+    }
+}

@@ -1,0 +1,315 @@
+//! The PostgreSQL driver against the real server: every command over the fixtures, failures that leave no
+//! trace, locking under contention and SIGKILL, goose interoperability both ways, and the corpus.
+
+use std::time::Duration;
+
+use migrate_core::{status, Command, Direction, RunErrorKind, StatusState, Version};
+use migrate_postgres::{PgConfig, TableName};
+
+use crate::support::{fixtures, load, run, run_with, steps, TempDir, TestDb};
+
+fn version(v: i64) -> Version {
+    Version::new(v).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_over_the_basic_fixture() {
+    let db = TestDb::new("commands").await;
+    let migrations = load(&fixtures().join("basic"));
+    let mut driver = db.driver(PgConfig::default()).await;
+
+    let outcome = run(&mut driver, &migrations, Command::UpByOne).await.unwrap();
+    assert_eq!(steps(&outcome), ["up 1"]);
+    let outcome = run(&mut driver, &migrations, Command::UpTo(3)).await.unwrap();
+    assert_eq!(steps(&outcome), ["up 2", "up 3"]);
+    assert_eq!(db.column("SELECT count(*)::text FROM users").await, ["2"]);
+    let outcome = run(&mut driver, &migrations, Command::Up).await.unwrap();
+    assert_eq!(steps(&outcome), ["up 4", "up 5", "up 6"]);
+    assert!(outcome.report.results[0].empty, "00004 has no statements");
+    assert_eq!(db.versions().await, ["0:true", "1:true", "2:true", "3:true", "4:true", "5:true", "6:true"]);
+    // CREATE INDEX CONCURRENTLY ran outside a transaction and the index is valid.
+    assert_eq!(db.column("SELECT indisvalid::text FROM pg_index WHERE indexrelid = 'users_email_idx'::regclass").await, ["true"]);
+
+    // Nothing pending: no steps, and the current version reported.
+    let outcome = run(&mut driver, &migrations, Command::Up).await.unwrap();
+    assert!(outcome.report.results.is_empty());
+    assert_eq!(outcome.version_before, 6);
+
+    let outcome = run(&mut driver, &migrations, Command::Down).await.unwrap();
+    assert_eq!(steps(&outcome), ["down 6"]);
+    let outcome = run(&mut driver, &migrations, Command::Redo).await.unwrap();
+    assert_eq!(steps(&outcome), ["down 5", "up 5"]);
+    let outcome = run(&mut driver, &migrations, Command::DownTo(2)).await.unwrap();
+    assert_eq!(steps(&outcome), ["down 5", "down 4", "down 3"]);
+    assert_eq!(db.versions().await, ["0:true", "1:true", "2:true"]);
+
+    let rows = migrate_core::VersionStore::list_applied(&mut driver).await.unwrap().unwrap();
+    let states: Vec<String> = status(&migrations, Some(&rows))
+        .iter()
+        .map(|e| format!("{}={}", e.version, matches!(e.state, StatusState::Applied(Some(_)))))
+        .collect();
+    assert_eq!(states, ["1=true", "2=true", "3=false", "4=false", "5=false", "6=false"]);
+    assert_eq!(migrate_core::current_version(&rows), Some(2));
+
+    let outcome = run(&mut driver, &migrations, Command::Reset).await.unwrap();
+    assert_eq!(steps(&outcome), ["down 2", "down 1"]);
+    assert_eq!(db.versions().await, ["0:true"]);
+    assert!(!db.has_table("users").await);
+    let error = run(&mut driver, &migrations, Command::Down).await.unwrap_err();
+    assert!(error.to_string().contains("database is at version 0"), "{error}");
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_statement_leaves_no_trace_of_its_migration() {
+    let db = TestDb::new("failing").await;
+    let migrations = load(&fixtures().join("failing"));
+    let mut driver = db.driver(PgConfig::default()).await;
+    let error = run(&mut driver, &migrations, Command::Up).await.unwrap_err();
+    assert_eq!(error.applied.iter().map(|r| r.version.get()).collect::<Vec<_>>(), [1]);
+    assert_eq!(error.failed.as_ref().map(|f| f.0.get()), Some(2));
+    let RunErrorKind::Statement { file, line, index, source, .. } = &error.kind else { panic!("{error}") };
+    assert!(file.ends_with("00002_broken.sql"), "{file}");
+    assert_eq!((*index, *line), (2, 6), "the error points at the bad column's line: {error}");
+    assert!(source.to_string().starts_with("SQLSTATE 42703"), "{source}");
+    assert!(error.to_string().contains("rolled back"), "{error}");
+    // Migration 1 stays; nothing of 2 (its table or its row); 3 never ran.
+    assert!(db.has_table("accounts").await);
+    assert!(!db.has_table("ledger").await);
+    assert!(!db.has_table("never_reached").await);
+    assert_eq!(db.versions().await, ["0:true", "1:true"]);
+    // The lock was released on the error path: another session can take it at once.
+    assert_eq!(db.column("SELECT pg_try_advisory_lock(4097083626)::text").await, ["true"]);
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_file_means_nothing_is_applied() {
+    let db = TestDb::new("badfile").await;
+    let dir = TempDir::new("badfile");
+    dir.write("00001_ok.sql", "-- +goose Up\nCREATE TABLE ok (id int);\n-- +goose Down\nDROP TABLE ok;\n");
+    dir.write("00002_bad.sql", "-- +goose Up\nCREATE TABLE bad (id int);\n-- +goose Down\nDROP TABLE bad\n");
+    let migrations = load(&dir.0);
+    let mut driver = db.driver(PgConfig::default()).await;
+    let error = run(&mut driver, &migrations, Command::Up).await.unwrap_err();
+    assert!(error.to_string().contains("00002_bad.sql:4"), "{error}");
+    assert!(!db.has_table("ok").await);
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_migrations_and_no_versioning() {
+    let db = TestDb::new("missing").await;
+    let dir = TempDir::new("missing");
+    let write = |v: i64| {
+        dir.write(&format!("{v:05}_t{v}.sql"), &format!("-- +goose Up\nCREATE TABLE t{v} (id int);\n-- +goose Down\nDROP TABLE t{v};\n"));
+    };
+    for v in [1, 3] {
+        write(v);
+    }
+    let mut driver = db.driver(PgConfig::default()).await;
+    run(&mut driver, &load(&dir.0), Command::Up).await.unwrap();
+    write(2);
+    write(6);
+    let migrations = load(&dir.0);
+    let error = run(&mut driver, &migrations, Command::Up).await.unwrap_err();
+    assert!(error.to_string().contains("found 1 missing migration(s) before current version 3"), "{error}");
+    assert!(!db.has_table("t6").await, "nothing runs when a migration is missing");
+    let outcome = run_with(&mut driver, &migrations, Command::Up, true, false).await.unwrap();
+    assert_eq!(steps(&outcome), ["up 2", "up 6"]);
+    // down follows applied order: 6 was applied last, then 2.
+    let outcome = run(&mut driver, &migrations, Command::DownTo(1)).await.unwrap();
+    assert_eq!(steps(&outcome), ["down 6", "down 2", "down 3"]);
+
+    // No-versioning runs files and never touches the version table.
+    let before = db.versions().await;
+    let outcome = run_with(&mut driver, &migrations, Command::Down, false, true).await.unwrap();
+    assert_eq!(steps(&outcome), ["down 6"]);
+    let error = run_with(&mut driver, &migrations, Command::Down, false, true).await.unwrap_err();
+    assert!(error.to_string().contains("t6"), "t6 is already gone: {error}");
+    assert_eq!(db.versions().await, before);
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_qualified_table_and_custom_lock_key() {
+    let db = TestDb::new("schema").await;
+    db.column("CREATE SCHEMA app; SELECT 'x'").await;
+    let config = PgConfig { table: TableName::parse("app.Migrations").unwrap(), lock_key: 42, ..PgConfig::default() };
+    let mut driver = db.driver(config).await;
+    run(&mut driver, &load(&fixtures().join("basic")), Command::UpTo(2)).await.unwrap();
+    assert_eq!(db.column("SELECT count(*)::text FROM app.migrations").await, ["3"]);
+    assert!(!db.has_table("goose_db_version").await);
+    db.drop_db().await;
+}
+
+/// goose's own SQL (goose.md section 4): the current identity shape and the older serial shape.
+const GOOSE_DDL_IDENTITY: &str = "CREATE TABLE goose_db_version (\n  id integer PRIMARY KEY GENERATED BY DEFAULT AS IDENTITY,\n  version_id bigint NOT NULL,\n  is_applied boolean NOT NULL,\n  tstamp timestamp NOT NULL DEFAULT now()\n)";
+const GOOSE_DDL_SERIAL: &str = "CREATE TABLE goose_db_version (\n  id serial NOT NULL,\n  version_id bigint NOT NULL,\n  is_applied boolean NOT NULL,\n  tstamp timestamp NULL default now(),\n  PRIMARY KEY(id)\n)";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continues_a_database_goose_migrated() {
+    for (label, ddl) in [("identity", GOOSE_DDL_IDENTITY), ("serial", GOOSE_DDL_SERIAL)] {
+        let db = TestDb::new(&format!("fromgoose_{label}")).await;
+        // What goose leaves after `up-to 2` of the basic fixture, including an old rolled-back row for 3.
+        let setup = format!(
+            "{ddl}; INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true); \
+             CREATE TABLE users (id bigserial PRIMARY KEY, email text NOT NULL); \
+             INSERT INTO goose_db_version (version_id, is_applied) VALUES (1, true); \
+             INSERT INTO users (email) VALUES ('ada@example.com'), ('grace@example.com'); \
+             INSERT INTO goose_db_version (version_id, is_applied) VALUES (2, true); \
+             INSERT INTO goose_db_version (version_id, is_applied) VALUES (3, true); \
+             INSERT INTO goose_db_version (version_id, is_applied) VALUES (3, false); SELECT 'x'"
+        );
+        db.column(&setup).await;
+        let migrations = load(&fixtures().join("basic"));
+        let mut driver = db.driver(PgConfig::default()).await;
+        let outcome = run(&mut driver, &migrations, Command::Up).await.unwrap();
+        assert_eq!(steps(&outcome), ["up 3", "up 4", "up 5", "up 6"], "{label}");
+        assert_eq!(
+            db.versions().await,
+            ["0:true", "1:true", "2:true", "3:true", "3:false", "3:true", "4:true", "5:true", "6:true"],
+            "{label}"
+        );
+        db.drop_db().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn goose_can_continue_a_database_migrate_migrated() {
+    let db = TestDb::new("togoose").await;
+    let migrations = load(&fixtures().join("basic"));
+    let mut driver = db.driver(PgConfig::default()).await;
+    run(&mut driver, &migrations, Command::UpTo(4)).await.unwrap();
+    // The table migrate created is exactly the one goose creates.
+    let columns = db
+        .column(
+            "SELECT column_name || ' ' || data_type || ' ' || is_nullable || ' ' || coalesce(column_default, '-') || ' ' || is_identity \
+             FROM information_schema.columns WHERE table_name = 'goose_db_version' ORDER BY ordinal_position",
+        )
+        .await;
+    assert_eq!(
+        columns,
+        [
+            "id integer NO - YES",
+            "version_id bigint NO - NO",
+            "is_applied boolean NO - NO",
+            "tstamp timestamp without time zone NO now() NO"
+        ]
+    );
+    assert_eq!(
+        db.column("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'goose_db_version'::regclass").await,
+        ["PRIMARY KEY (id)"]
+    );
+    // goose's own queries, as its legacy engine sends them, see what it expects.
+    assert_eq!(db.column("SELECT max(version_id)::text FROM goose_db_version").await, ["4"]);
+    assert_eq!(
+        db.column("SELECT version_id || ':' || is_applied from goose_db_version ORDER BY id DESC").await,
+        ["4:true", "3:true", "2:true", "1:true", "0:true"]
+    );
+    // goose applies 5 (its insert) and rolls back 4 (its delete); migrate reads the result.
+    db.column("INSERT INTO goose_db_version (version_id, is_applied) VALUES (5, true); DELETE FROM goose_db_version WHERE version_id=5; SELECT 'x'").await;
+    let outcome = run(&mut driver, &migrations, Command::Up).await.unwrap();
+    assert_eq!(steps(&outcome), ["up 5", "up 6"]);
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_concurrent_runners_apply_each_migration_once() {
+    let db = TestDb::new("concurrent").await;
+    let dir = TempDir::new("concurrent");
+    for v in 1..=50 {
+        // Not idempotent on purpose: a second application would fail or add a row.
+        dir.write(
+            &format!("{v:05}_m{v}.sql"),
+            &format!("-- +goose Up\nCREATE TABLE t{v} (id int);\nINSERT INTO applied_log VALUES ({v});\n-- +goose Down\nDROP TABLE t{v};\n"),
+        );
+    }
+    db.column("CREATE TABLE applied_log (version int); SELECT 'x'").await;
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let options = db.options.clone();
+        let path = dir.0.clone();
+        tasks.push(tokio::spawn(async move {
+            let migrations = load(&path);
+            let mut driver = migrate_postgres::PgDriver::connect(&options, None, "test", PgConfig::default()).await.unwrap();
+            run(&mut driver, &migrations, Command::Up).await.map(|o| o.report.results.len())
+        }));
+    }
+    let mut applied_by_runners = 0;
+    for task in tasks {
+        applied_by_runners += task.await.unwrap().unwrap();
+    }
+    assert_eq!(applied_by_runners, 50);
+    assert_eq!(db.column("SELECT count(*)::text FROM applied_log").await, ["50"]);
+    assert_eq!(db.column("SELECT count(DISTINCT version)::text FROM applied_log").await, ["50"]);
+    assert_eq!(db.column("SELECT count(*)::text FROM goose_db_version").await, ["51"]);
+    assert_eq!(db.column("SELECT count(DISTINCT version_id)::text FROM goose_db_version").await, ["51"]);
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_with_nothing_to_do_never_waits_for_the_lock() {
+    let db = TestDb::new("nowait").await;
+    let migrations = load(&fixtures().join("basic"));
+    let mut driver = db.driver(PgConfig::default()).await;
+    run(&mut driver, &migrations, Command::Up).await.unwrap();
+    // Someone else holds the lock (a long migration in another pod).
+    let mut holder = db.connect().await;
+    sqlx::query("SELECT pg_advisory_lock(4097083626)").execute(&mut holder).await.unwrap();
+    let config = PgConfig { lock_wait: Duration::from_millis(300), ..PgConfig::default() };
+    let mut second = db.driver(config).await;
+    let outcome = run(&mut second, &migrations, Command::Up).await.unwrap();
+    assert!(outcome.report.results.is_empty());
+    // With something to do, it waits, reports who holds the lock, and times out.
+    let error = run(&mut second, &migrations, Command::Down).await.unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("timed out") && text.contains("held by pid"), "{text}");
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corpus_directories_that_apply_cleanly_apply_with_migrate() {
+    let root = fixtures().join("../../shared/corpus");
+    if !root.is_dir() {
+        eprintln!("corpus: {} not present", root.display());
+        return;
+    }
+    // INDEX.md marks these "applies cleanly" on PostgreSQL.
+    let clean = [
+        "getpolygon__polygon/migrations",
+        "Permify__permify/migrations",
+        "openfga__openfga/postgres",
+        "codexxx-code__go-servers/exchange__pgsql",
+        "codexxx-code__go-servers/generator__pgsql",
+        "chistyakoviv__logbot/migrations",
+        "bhatti__formicary/migrations",
+        "cloudflare__cfssl/pg__migrations",
+        "Verce11o__Hezzl-Go/postgres",
+    ];
+    for dir in clean {
+        let db = TestDb::new("corpus").await;
+        let migrations = load(&root.join(dir));
+        let mut driver = db.driver(PgConfig::default()).await;
+        let outcome = run(&mut driver, &migrations, Command::Up)
+            .await
+            .unwrap_or_else(|e| panic!("{dir}: {e}"));
+        assert_eq!(outcome.report.results.len(), migrations.len(), "{dir}");
+        let again = run(&mut driver, &migrations, Command::Up).await.unwrap();
+        assert!(again.report.results.is_empty(), "{dir}: second up is a no-op");
+        db.drop_db().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_version_directly() {
+    let db = TestDb::new("apply").await;
+    let migrations = load(&fixtures().join("basic"));
+    let mut driver = db.driver(PgConfig::default()).await;
+    run(&mut driver, &migrations, Command::Apply { version: version(1), direction: Direction::Up }).await.unwrap();
+    let error = run(&mut driver, &migrations, Command::Apply { version: version(1), direction: Direction::Up })
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("already applied"), "{error}");
+    db.drop_db().await;
+}
