@@ -17,13 +17,15 @@
 # Ports: PostgreSQL 5432; ClickHouse 8123/9000/9009; cluster: ZooKeeper 22181, node a 18123/19000/19009,
 # node b 28123/29000/29009 (overridable: ZK_PORT, A_HTTP_PORT, A_TCP_PORT, A_INTERSERVER_PORT, B_...).
 # Other environment: START_TIMEOUT_S (60), STOP_TIMEOUT_S (10), CH_LOG_LEVEL (debug, cluster only),
-# ZK_SESSION_TIMEOUT_MS (10000), MIGRATE_SERVERS_RUN_DIR (/run/migrate-servers: lock, PID and apt logs).
+# ZK_SESSION_TIMEOUT_MS (10000), MIGRATE_SERVERS_RUN_DIR (/run/migrate-servers: lock, PID and apt logs),
+# MIGRATE_PG_PORT (5432) and MIGRATE_PG_CLUSTER (main), to try the PostgreSQL part on a throwaway cluster.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 PG_HOST=127.0.0.1
-PG_PORT=5432
+PG_PORT=${MIGRATE_PG_PORT:-5432}
+PG_CLUSTER=${MIGRATE_PG_CLUSTER:-main} # Debian cluster name used when PostgreSQL has to be started
 PG_PASSWORD_GROUP=migrate_password_auth
 CH_HTTP_PORT=8123
 CH_TCP_PORT=9000
@@ -209,7 +211,7 @@ pg_check_hba_errors() {
 }
 
 pg_up() {
-  local t v cluster=main hba changed state deadline log
+  local t v cluster=$PG_CLUSTER hba changed state deadline log
   t=$(now)
   if pg_ready && pg_postgres_login; then
     hba=$(pg_sql "SELECT current_setting('hba_file')")
@@ -246,7 +248,9 @@ pg_up() {
   pg_hba_ensure "$hba" 0 >/dev/null
   log=/var/log/postgresql/postgresql-$v-$cluster.log
   state=$(pg_lsclusters -h | awk -v v="$v" -v c="$cluster" '$1 == v && $2 == c { print $4 }')
-  if [[ "$state" == online* ]]; then
+  if pg_ready; then
+    : # it answers now (started by the package's postinst where nothing blocks that)
+  elif [[ "$state" == online* ]]; then
     note "cluster $v/$cluster is online but does not answer on $PG_HOST:$PG_PORT: restarting it"
     nolock pg_ctlcluster --skip-systemctl-redirect "$v" "$cluster" restart || { tail -n 20 "$log" >&2 || true; die "pg_ctlcluster restart failed"; }
   else
@@ -306,6 +310,10 @@ ch_up() {
   fi
   [[ $IS_ROOT == 1 ]] || die "ClickHouse does not answer on 127.0.0.1:$CH_HTTP_PORT, and only root can install or start it"
   ch_install
+  if ch_single_ready; then # started by the package's postinst, where nothing blocks that
+    echo "clickhouse: running on 127.0.0.1:$CH_HTTP_PORT/$CH_TCP_PORT after installing it ($(port_owner "$CH_HTTP_PORT"))"
+    return
+  fi
   run_as_clickhouse
 
   pid=$(read_pid "$CH_PIDFILE")
@@ -618,7 +626,7 @@ cluster_status() {
 }
 
 # ======================================================================================================
-usage() { sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "${BASH_SOURCE[0]}"; }
 
 cmd=${1:-up}
 [[ $# -gt 0 ]] && shift
