@@ -18,7 +18,8 @@
 # node b 28123/29000/29009 (overridable: ZK_PORT, A_HTTP_PORT, A_TCP_PORT, A_INTERSERVER_PORT, B_...).
 # Other environment: START_TIMEOUT_S (60), STOP_TIMEOUT_S (10), CH_LOG_LEVEL (debug, cluster only),
 # ZK_SESSION_TIMEOUT_MS (10000), MIGRATE_SERVERS_RUN_DIR (/run/migrate-servers: lock, PID and apt logs),
-# MIGRATE_PG_PORT (5432) and MIGRATE_PG_CLUSTER (main), to try the PostgreSQL part on a throwaway cluster.
+# MIGRATE_PG_PORT (5432), MIGRATE_PG_CLUSTER (main), MIGRATE_CH_HTTP_PORT (8123), MIGRATE_CH_TCP_PORT (9000),
+# MIGRATE_CH_INTERSERVER_PORT (9009): to try this script beside the real servers (a chroot, a throwaway cluster).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,9 +28,9 @@ PG_HOST=127.0.0.1
 PG_PORT=${MIGRATE_PG_PORT:-5432}
 PG_CLUSTER=${MIGRATE_PG_CLUSTER:-main} # Debian cluster name used when PostgreSQL has to be started
 PG_PASSWORD_GROUP=migrate_password_auth
-CH_HTTP_PORT=8123
-CH_TCP_PORT=9000
-CH_INTERSERVER_PORT=9009
+CH_HTTP_PORT=${MIGRATE_CH_HTTP_PORT:-8123}
+CH_TCP_PORT=${MIGRATE_CH_TCP_PORT:-9000}
+CH_INTERSERVER_PORT=${MIGRATE_CH_INTERSERVER_PORT:-9009}
 CH_ETC=/etc/clickhouse-server
 CH_CONFIG=$CH_ETC/config.xml
 CH_LOG_DIR=/var/log/clickhouse-server
@@ -77,15 +78,25 @@ apt_install() {
   [[ $IS_ROOT == 1 ]] || die "must be root to install: $*"
   local log=$RUN_DIR/apt.log t
   t=$(now)
+  # One `apt-get update` per hour is enough: `up` and `cluster-up` run one after the other on a new machine.
+  if [[ $APT_UPDATED == 0 && -n "$(find "$RUN_DIR/apt-updated" -mmin -60 2>/dev/null)" ]]; then APT_UPDATED=1; fi
   if [[ $APT_UPDATED == 0 ]]; then
     note "apt-get update"
     nolock apt-get update -qq -o DPkg::Lock::Timeout=300 >"$log" 2>&1 || { tail -n 20 "$log" >&2; die "apt-get update failed"; }
     APT_UPDATED=1
+    touch "$RUN_DIR/apt-updated"
   fi
   note "apt-get install $*"
   DEBIAN_FRONTEND=noninteractive nolock apt-get install -y -q --no-install-recommends \
     -o DPkg::Lock::Timeout=300 "$@" >"$log" 2>&1 </dev/null || { tail -n 30 "$log" >&2; die "apt-get install $* failed (log: $log)"; }
   note "installed $* in $(since "$t")s"
+}
+
+render() { # render TEMPLATE OUT key=value...
+  local template=$1 out=$2 expr=() kv
+  shift 2
+  for kv in "$@"; do expr+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
+  sed "${expr[@]}" "$template" >"$out"
 }
 
 # Tools this script needs beyond coreutils/util-linux; installed when missing (bare machines may lack them).
@@ -325,8 +336,9 @@ ch_up() {
     done
     # 18.16 merges $CH_ETC/config.d/*.xml into config.xml.
     mkdir -p "$CH_ETC/config.d"
-    cmp -s "$HERE/clickhouse-server/zz-migrate.xml" "$CH_ETC/config.d/zz-migrate.xml" ||
-      cp "$HERE/clickhouse-server/zz-migrate.xml" "$CH_ETC/config.d/zz-migrate.xml"
+    render "$HERE/clickhouse-server/zz-migrate.xml.in" "$RUN_DIR/zz-migrate.xml" HTTP_PORT="$CH_HTTP_PORT" \
+      TCP_PORT="$CH_TCP_PORT" INTERSERVER_PORT="$CH_INTERSERVER_PORT"
+    cmp -s "$RUN_DIR/zz-migrate.xml" "$CH_ETC/config.d/zz-migrate.xml" || cp "$RUN_DIR/zz-migrate.xml" "$CH_ETC/config.d/zz-migrate.xml"
     mkdir -p "$CH_DATA_DIR" "$CH_LOG_DIR"
     chown clickhouse:clickhouse "$CH_DATA_DIR" "$CH_LOG_DIR"
     offset=$(stat -c %s "$errlog" 2>/dev/null || echo 0)
@@ -394,13 +406,6 @@ zk_ok() {
   local reply
   reply=$( (exec 3<>"/dev/tcp/127.0.0.1/$ZK_PORT" && printf srvr >&3 && timeout 1 cat <&3) 2>/dev/null || true)
   [[ "$reply" == *"Mode: "* ]]
-}
-
-render() { # render TEMPLATE OUT key=value...
-  local template=$1 out=$2 expr=() kv
-  shift 2
-  for kv in "$@"; do expr+=(-e "s|@${kv%%=*}@|${kv#*=}|g"); done
-  sed "${expr[@]}" "$template" >"$out"
 }
 
 cluster_install() {
