@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# migrate's test command: bring up the database servers, then run every test of the workspace.
+#
+# Usage: scripts/test.sh [ARGS...]   ARGS go to both cargo test runs (e.g. a test-name filter, or -- --nocapture)
+#
+# Servers (scripts/servers.sh, idempotent, quick when already up): PostgreSQL 127.0.0.1:5432, ClickHouse
+# 127.0.0.1:8123, and the 2-node ClickHouse cluster `test_cluster` (a 18123, b 28123, ZooKeeper 22181).
+# Environment for the tests (each only if not already set):
+#   MIGRATE_TEST_PG_URL          postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+#   MIGRATE_TEST_CH_URL          http://127.0.0.1:8123/
+#   MIGRATE_TEST_CH_CLUSTER_A    http://127.0.0.1:18123/
+#   MIGRATE_TEST_CH_CLUSTER_B    http://127.0.0.1:28123/
+#   MIGRATE_TEST_CH_CLUSTER_NAME test_cluster
+#   MIGRATE_TEST_PG_PASSWORD_ROLE migrate_password_auth: a role that pg_hba makes give a real password (md5 or
+#                                SCRAM) on 127.0.0.1, for roles created `IN ROLE migrate_password_auth`
+#                                (create it first: CREATE ROLE migrate_password_auth NOLOGIN)
+#   MIGRATE_SERVERS_SH           this checkout's scripts/servers.sh, for tests that stop and start a cluster node
+#                                ("$MIGRATE_SERVERS_SH" cluster-stop-node b / cluster-start-node b)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+"$ROOT/scripts/servers.sh" up
+"$ROOT/scripts/servers.sh" cluster-up
+
+export MIGRATE_TEST_PG_URL=${MIGRATE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
+export MIGRATE_TEST_CH_URL=${MIGRATE_TEST_CH_URL:-http://127.0.0.1:8123/}
+export MIGRATE_TEST_CH_CLUSTER_A=${MIGRATE_TEST_CH_CLUSTER_A:-http://127.0.0.1:${A_HTTP_PORT:-18123}/}
+export MIGRATE_TEST_CH_CLUSTER_B=${MIGRATE_TEST_CH_CLUSTER_B:-http://127.0.0.1:${B_HTTP_PORT:-28123}/}
+export MIGRATE_TEST_CH_CLUSTER_NAME=${MIGRATE_TEST_CH_CLUSTER_NAME:-test_cluster}
+export MIGRATE_TEST_PG_PASSWORD_ROLE=${MIGRATE_TEST_PG_PASSWORD_ROLE:-migrate_password_auth}
+export MIGRATE_SERVERS_SH=${MIGRATE_SERVERS_SH:-$ROOT/scripts/servers.sh}
+
+echo "---- cargo test --workspace --all-targets $*"
+cargo test --workspace --all-targets "$@"
+echo "---- cargo test --workspace --doc $*"
+cargo test --workspace --doc "$@"
