@@ -34,10 +34,9 @@ impl TestDb {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let name = format!("mt_{label}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
         let mut admin = admin().await;
-        sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE); CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .unwrap_or_else(|e| panic!("creating database {name}: {e}"));
+        for sql in [format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), format!("CREATE DATABASE {name}")] {
+            sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut admin).await.unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
         let options = admin_options().database(&name);
         TestDb { name, options }
     }
@@ -50,6 +49,15 @@ impl TestDb {
     /// A driver on a new connection.
     pub(crate) async fn driver(&self, config: PgConfig) -> PgDriver {
         PgDriver::connect(&self.options, None, &self.name, config).await.unwrap()
+    }
+
+    /// Runs SQL (several statements allowed) through the simple query protocol.
+    pub(crate) async fn exec(&self, sql: &str) {
+        let mut connection = self.connect().await;
+        sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
+            .execute(&mut connection)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
     /// Runs one query and returns the first column of every row as text.
@@ -86,9 +94,9 @@ fn admin_options() -> PgConnectOptions {
 }
 
 async fn admin() -> PgConnection {
-    PgConnection::connect_with(&admin_options())
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {} is not reachable (run scripts/servers.sh up): {e}", pg_admin_url()))
+    PgConnection::connect_with(&admin_options()).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL at {} is not reachable (run scripts/servers.sh up): {e}", pg_admin_url())
+    })
 }
 
 /// The migrations of a directory.
@@ -97,7 +105,11 @@ pub(crate) fn load(dir: &Path) -> Vec<Migration> {
 }
 
 /// Plans and runs one command with the lock on, as the CLI does.
-pub(crate) async fn run(driver: &mut PgDriver, migrations: &[Migration], command: Command) -> Result<Outcome, RunError> {
+pub(crate) async fn run(
+    driver: &mut PgDriver,
+    migrations: &[Migration],
+    command: Command,
+) -> Result<Outcome, RunError> {
     run_with(driver, migrations, command, false, false).await
 }
 

@@ -83,7 +83,12 @@ impl PgDriver {
         if let Some(timeout) = config.statement_timeout {
             transaction_settings.push_str(&format!("SET LOCAL statement_timeout = {};", timeout.as_millis()));
         }
-        PgDriver { connection: Some(connection), sql: VersionTableSql::new(&config.table), config, transaction_settings }
+        PgDriver {
+            connection: Some(connection),
+            sql: VersionTableSql::new(&config.table),
+            config,
+            transaction_settings,
+        }
     }
 
     /// The connection, for callers that run their own queries between migrations.
@@ -205,9 +210,9 @@ impl VersionStore for PgDriver {
 #[async_trait]
 impl Executor for PgDriver {
     async fn execute(&mut self, statement: &Statement<'_>) -> Result<(), StatementFailure> {
-        self.simple(statement.text()).await.map_err(|error| {
-            StatementFailure::new(None, position(&error), Box::new(ServerError::new(error)))
-        })
+        self.simple(statement.text())
+            .await
+            .map_err(|error| StatementFailure::new(None, position(&error), Box::new(ServerError::new(error))))
     }
 
     async fn execute_in_transaction(
@@ -289,8 +294,11 @@ impl Lock for PgDriver {
             Err(source) => {
                 // Closing the session is the last way to release a session-level lock.
                 self.connection = None;
-                Err(PgError::Query { action: "releasing the migration lock (the connection was closed instead)", source }
-                    .into())
+                Err(PgError::Query {
+                    action: "releasing the migration lock (the connection was closed instead)",
+                    source,
+                }
+                .into())
             }
         }
     }
