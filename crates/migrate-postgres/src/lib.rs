@@ -10,9 +10,11 @@
 #![deny(missing_docs)]
 
 mod driver;
+pub mod dsn;
 mod error;
 mod table;
 
 pub use crate::driver::{PgConfig, PgDriver, GOOSE_LOCK_KEY};
+pub use crate::dsn::{pg_url_from_parts, DsnError, PgConnSpec, PgHost, SslMode};
 pub use crate::error::{PgError, ServerError};
 pub use crate::table::{TableName, TableNameError};
