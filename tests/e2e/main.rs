@@ -1,6 +1,9 @@
 //! End-to-end tests against the real servers that `scripts/servers.sh up` starts. One binary; one module
 //! per area. A test that cannot reach its server fails with the connection error; nothing is skipped.
 
+// A test binary: helpers panic with context instead of returning errors.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 /// Shared helpers: fresh databases, running commands through the core runner.
 mod support;
 

@@ -14,6 +14,9 @@ use sqlx::{AssertSqlSafe, Connection};
 use crate::error::{position, sqlstate, PgError, ServerError};
 use crate::table::{TableName, VersionTableSql};
 
+/// `pid, application_name, client address, backend start` of the lock holder.
+type HolderRow = (i32, Option<String>, Option<String>, Option<String>);
+
 /// goose's advisory-lock key (the CRC-32 of "goose"), so migrate and goose runners exclude each other.
 pub const GOOSE_LOCK_KEY: i64 = 4_097_083_626;
 
@@ -72,6 +75,11 @@ impl PgDriver {
         }
         .map_err(|source| PgError::Connect { target: target.to_owned(), source })?;
         Ok(PgDriver::from_connection(connection, config))
+    }
+
+    /// Connects to the server a parsed DSN names, enforcing its `connect_timeout`.
+    pub async fn connect_spec(spec: &crate::dsn::PgConnSpec, config: PgConfig) -> Result<PgDriver, PgError> {
+        PgDriver::connect(&spec.to_connect_options(), spec.connect_timeout, &spec.redacted(), config).await
     }
 
     /// A driver over a connection the caller opened (keeping its TLS and session settings).
@@ -140,7 +148,7 @@ impl PgDriver {
     async fn lock_holder(&mut self) -> Option<String> {
         let connection = self.connection.as_mut()?;
         let key = self.config.lock_key;
-        let row: Option<(i32, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+        let row: Option<HolderRow> = sqlx::query_as(
             "SELECT a.pid, a.application_name, host(a.client_addr), to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ') \
              FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
              WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \

@@ -150,9 +150,7 @@ pub enum ValueOrigin {
 #[non_exhaustive]
 pub enum DsnError {
     /// The DSN is neither a URL nor `key=value` pairs.
-    #[error(
-        "unrecognised DSN: expected a postgres:// or postgresql:// URL, or libpq key=value pairs"
-    )]
+    #[error("unrecognised DSN: expected a postgres:// or postgresql:// URL, or libpq key=value pairs")]
     UnrecognisedFormat,
     /// The DSN is a URL with another scheme.
     #[error("unsupported URL scheme `{scheme}`: expected postgres:// or postgresql://")]
@@ -277,11 +275,7 @@ impl PgConnSpec {
         if !self.options.is_empty() {
             query.push(("options", render_options(&self.options)));
         }
-        let files = [
-            ("sslrootcert", &self.sslrootcert),
-            ("sslcert", &self.sslcert),
-            ("sslkey", &self.sslkey),
-        ];
+        let files = [("sslrootcert", &self.sslrootcert), ("sslcert", &self.sslcert), ("sslkey", &self.sslkey)];
         for (key, file) in files {
             if let Some(file) = file {
                 query.push((key, file.to_string_lossy().into_owned()));
@@ -311,24 +305,16 @@ impl PgConnSpec {
     /// for `PGOPTIONS`, which sqlx puts before our options. Pass the process environment to
     /// [`PgConnSpec::parse`] so both agree.
     pub fn to_connect_options_for(&self, host: &PgHost) -> PgConnectOptions {
-        let application_name = self
-            .application_name
-            .as_deref()
-            .unwrap_or(DEFAULT_APPLICATION_NAME);
+        let application_name = self.application_name.as_deref().unwrap_or(DEFAULT_APPLICATION_NAME);
         let mut options = PgConnectOptions::new_without_pgpass()
             .username(&self.user)
             .database(&self.dbname)
             .application_name(application_name);
         options = match host {
-            PgHost::Tcp { host, port } => options
-                .host(host)
-                .port(*port)
-                .ssl_mode(self.sslmode.to_sqlx()),
-            PgHost::Unix { dir, port } => options
-                .host(&dir.to_string_lossy())
-                .socket(dir)
-                .port(*port)
-                .ssl_mode(PgSslMode::Disable),
+            PgHost::Tcp { host, port } => options.host(host).port(*port).ssl_mode(self.sslmode.to_sqlx()),
+            PgHost::Unix { dir, port } => {
+                options.host(&dir.to_string_lossy()).socket(dir).port(*port).ssl_mode(PgSslMode::Disable)
+            }
         };
         if let Some(password) = &self.password {
             options = options.password(password);
@@ -571,10 +557,7 @@ impl Settings {
     }
 
     fn get(&self, key: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 }
 
@@ -587,14 +570,10 @@ fn read_settings(dsn: &str) -> Result<Settings, DsnError> {
         return Ok(settings);
     }
     if let Some((scheme, _)) = dsn.split_once("://") {
-        let is_scheme = !scheme.is_empty()
-            && scheme
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+        let is_scheme =
+            !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
         if is_scheme {
-            return Err(DsnError::UnsupportedScheme {
-                scheme: scheme.to_owned(),
-            });
+            return Err(DsnError::UnsupportedScheme { scheme: scheme.to_owned() });
         }
     }
     if dsn.contains('=') {
@@ -641,10 +620,7 @@ fn read_url(rest: &str, settings: &mut Settings) -> Result<(), DsnError> {
         settings.set("host", list.join(","))?;
     }
     if hosts.iter().any(|entry| entry.port.is_some()) {
-        let list: Vec<&str> = hosts
-            .iter()
-            .map(|entry| entry.port.unwrap_or_default())
-            .collect();
+        let list: Vec<&str> = hosts.iter().map(|entry| entry.port.unwrap_or_default()).collect();
         settings.set("port", list.join(","))?;
     }
     if let Some(path) = parts.path {
@@ -662,10 +638,7 @@ fn read_url(rest: &str, settings: &mut Settings) -> Result<(), DsnError> {
 }
 
 /// Applies the environment and the defaults to the DSN's settings.
-fn resolve(
-    settings: Settings,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<PgConnSpec, DsnError> {
+fn resolve(settings: Settings, env: &dyn Fn(&str) -> Option<String>) -> Result<PgConnSpec, DsnError> {
     let non_empty_env = |var: &str| env(var).filter(|value| !value.is_empty());
     let lookup = |key: &str, var: &'static str| -> Option<(String, ValueOrigin)> {
         match settings.get(key) {
@@ -678,10 +651,7 @@ fn resolve(
 
     let user = match non_empty("user", "PGUSER") {
         Some((user, _)) => user,
-        None => OS_USER_VARS
-            .iter()
-            .find_map(|var| non_empty_env(var))
-            .unwrap_or_else(|| FALLBACK_USER.to_owned()),
+        None => OS_USER_VARS.iter().find_map(|var| non_empty_env(var)).unwrap_or_else(|| FALLBACK_USER.to_owned()),
     };
     let password = non_empty("password", "PGPASSWORD").map(|(password, _)| password);
     let dbname = match non_empty("dbname", "PGDATABASE") {
@@ -781,44 +751,26 @@ fn resolve_hosts(
         None => vec![""],
     };
     let ports: Vec<u16> = match &ports {
-        Some((list, origin)) => list
-            .split(',')
-            .map(|port| parse_port(port, *origin))
-            .collect::<Result<_, _>>()?,
+        Some((list, origin)) => list.split(',').map(|port| parse_port(port, *origin)).collect::<Result<_, _>>()?,
         None => Vec::new(),
     };
     if ports.len() > 1 && ports.len() != hosts.len() {
-        return Err(DsnError::HostPortMismatch {
-            n_hosts: hosts.len(),
-            n_ports: ports.len(),
-        });
+        return Err(DsnError::HostPortMismatch { n_hosts: hosts.len(), n_ports: ports.len() });
     }
     let mut resolved = hosts.iter().enumerate().map(|(idx, host)| {
         let port = match ports.as_slice() {
             [single] => *single,
             _ => ports.get(idx).copied().unwrap_or(DEFAULT_PORT),
         };
-        let host = host
-            .strip_prefix('[')
-            .and_then(|host| host.strip_suffix(']'))
-            .unwrap_or(host);
+        let host = host.strip_prefix('[').and_then(|host| host.strip_suffix(']')).unwrap_or(host);
         if host.starts_with('/') {
-            PgHost::Unix {
-                dir: PathBuf::from(host),
-                port,
-            }
+            PgHost::Unix { dir: PathBuf::from(host), port }
         } else {
             let host = if host.is_empty() { DEFAULT_HOST } else { host };
-            PgHost::Tcp {
-                host: host.to_owned(),
-                port,
-            }
+            PgHost::Tcp { host: host.to_owned(), port }
         }
     });
-    let first = resolved.next().unwrap_or(PgHost::Tcp {
-        host: DEFAULT_HOST.to_owned(),
-        port: DEFAULT_PORT,
-    });
+    let first = resolved.next().unwrap_or(PgHost::Tcp { host: DEFAULT_HOST.to_owned(), port: DEFAULT_PORT });
     Ok((first, resolved.collect()))
 }
 
@@ -882,9 +834,7 @@ fn render_options(options: &[(String, String)]) -> String {
 /// not starting with a digit or `.`.
 fn is_setting_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
 }
 
@@ -932,12 +882,6 @@ struct RedactedParams<'a>(&'a [(String, String)]);
 
 impl fmt::Debug for RedactedParams<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list()
-            .entries(
-                self.0
-                    .iter()
-                    .map(|(key, value)| (key, redact_if_secret(key, value))),
-            )
-            .finish()
+        f.debug_list().entries(self.0.iter().map(|(key, value)| (key, redact_if_secret(key, value)))).finish()
     }
 }

@@ -11,11 +11,7 @@ use crate::dsn::DsnError;
 
 /// The characters percent-encoded in every URL part we write: all but ASCII alphanumerics and
 /// `-`, `.`, `_`, `~`.
-pub(crate) const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+pub(crate) const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// [`COMPONENT`] without `:`, for IPv6 literals written inside brackets.
 pub(crate) const IPV6_LITERAL: &AsciiSet = &COMPONENT.remove(b':');
@@ -54,12 +50,7 @@ pub(crate) fn split_url(rest: &str) -> Result<UrlParts<'_>, DsnError> {
         Some((path, query)) => (path, Some(query)),
         None => (tail, None),
     };
-    Ok(UrlParts {
-        userinfo,
-        hosts,
-        path: path.strip_prefix('/'),
-        query,
-    })
+    Ok(UrlParts { userinfo, hosts, path: path.strip_prefix('/'), query })
 }
 
 /// One entry of a URL host list: the decoded host (brackets removed) and the port digits.
@@ -80,9 +71,7 @@ pub(crate) fn split_hosts(list: &str) -> Result<Vec<UrlHost<'_>>, DsnError> {
 fn split_host(entry: &str) -> Result<UrlHost<'_>, DsnError> {
     let (host, port) = if let Some(bracketed) = entry.strip_prefix('[') {
         let Some((literal, after)) = bracketed.split_once(']') else {
-            return Err(DsnError::InvalidUrlHost {
-                reason: "an IPv6 address has no closing ']'",
-            });
+            return Err(DsnError::InvalidUrlHost { reason: "an IPv6 address has no closing ']'" });
         };
         let port = match after {
             "" => None,
@@ -111,10 +100,7 @@ fn split_host(entry: &str) -> Result<UrlHost<'_>, DsnError> {
     if port.is_some_and(|port| !port.bytes().all(|b| b.is_ascii_digit())) {
         return Err(DsnError::InvalidUrlPort);
     }
-    Ok(UrlHost {
-        host: decode(host, "host")?,
-        port,
-    })
+    Ok(UrlHost { host: decode(host, "host")?, port })
 }
 
 /// Splits a URL query into decoded `(key, value)` pairs.
@@ -140,10 +126,7 @@ pub(crate) fn split_query(query: &str) -> Result<Vec<(String, String)>, DsnError
 /// `part` names the URL part for the error message.
 pub(crate) fn decode(text: &str, part: &'static str) -> Result<String, DsnError> {
     let escapes_ok = text.split('%').skip(1).all(|after_percent| {
-        after_percent
-            .as_bytes()
-            .get(..2)
-            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+        after_percent.as_bytes().get(..2).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
     });
     if !escapes_ok {
         return Err(DsnError::PercentEncoding { part });
@@ -173,16 +156,10 @@ pub(crate) fn split_keywords(dsn: &str) -> Result<Vec<(String, String)>, DsnErro
         }
         while chars.next_if(|(_, c)| c.is_ascii_whitespace()).is_some() {}
         if chars.next_if(|(_, c)| *c == '=').is_none() {
-            return Err(DsnError::KeywordSyntax {
-                offset: key_start,
-                reason: "expected '=' after a keyword",
-            });
+            return Err(DsnError::KeywordSyntax { offset: key_start, reason: "expected '=' after a keyword" });
         }
         if key.is_empty() {
-            return Err(DsnError::KeywordSyntax {
-                offset: key_start,
-                reason: "'=' without a keyword before it",
-            });
+            return Err(DsnError::KeywordSyntax { offset: key_start, reason: "'=' without a keyword before it" });
         }
         while chars.next_if(|(_, c)| c.is_ascii_whitespace()).is_some() {}
         let mut value = String::new();

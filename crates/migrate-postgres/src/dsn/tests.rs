@@ -40,11 +40,7 @@ fn summary(spec: &PgConnSpec) -> String {
         spec.dbname,
         spec.sslmode
     );
-    let files = [
-        ("rootcert", &spec.sslrootcert),
-        ("cert", &spec.sslcert),
-        ("key", &spec.sslkey),
-    ];
+    let files = [("rootcert", &spec.sslrootcert), ("cert", &spec.sslcert), ("key", &spec.sslkey)];
     for (name, file) in files {
         if let Some(file) = file {
             write!(out, " {name}={}", file.display()).unwrap();
@@ -56,11 +52,7 @@ fn summary(spec: &PgConnSpec) -> String {
     if let Some(timeout) = spec.connect_timeout {
         write!(out, " timeout={timeout:?}").unwrap();
     }
-    let lists = [
-        ("options", &spec.options),
-        ("params", &spec.params),
-        ("ignored", &spec.ignored_params),
-    ];
+    let lists = [("options", &spec.options), ("params", &spec.params), ("ignored", &spec.ignored_params)];
     for (name, list) in lists {
         if !list.is_empty() {
             let items: Vec<String> = list.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -77,76 +69,37 @@ fn urls() {
             "postgres://user:pass@localhost:5432/db?sslmode=disable",
             r#"tcp(localhost):5432 user=user password=Some("pass") db=db sslmode=disable"#,
         ),
-        (
-            "postgresql://u@h/d",
-            "tcp(h):5432 user=u password=None db=d sslmode=prefer",
-        ),
-        (
-            "PostgreSQL://u@H/d",
-            "tcp(H):5432 user=u password=None db=d sslmode=prefer",
-        ),
-        (
-            "  postgres://u@h/d\n",
-            "tcp(h):5432 user=u password=None db=d sslmode=prefer",
-        ),
+        ("postgresql://u@h/d", "tcp(h):5432 user=u password=None db=d sslmode=prefer"),
+        ("PostgreSQL://u@H/d", "tcp(H):5432 user=u password=None db=d sslmode=prefer"),
+        ("  postgres://u@h/d\n", "tcp(h):5432 user=u password=None db=d sslmode=prefer"),
         (
             "postgres://us%20er:p%40ss%3Aw%2Fd%3F%23%25%2B@h/my%20db",
             r#"tcp(h):5432 user=us er password=Some("p@ss:w/d?#%+") db=my db sslmode=prefer"#,
         ),
         // Unencoded '@', ':' and '#' in a password are tolerated.
-        (
-            "postgres://u:p@ss:w#rd@h/db",
-            r#"tcp(h):5432 user=u password=Some("p@ss:w#rd") db=db sslmode=prefer"#,
-        ),
-        (
-            "postgres://u:@h/db",
-            "tcp(h):5432 user=u password=None db=db sslmode=prefer",
-        ),
-        (
-            "postgres://u@[::1]:5433/db",
-            "tcp(::1):5433 user=u password=None db=db sslmode=prefer",
-        ),
-        (
-            "postgres://u@[fe80::1%25eth0]/db",
-            "tcp(fe80::1%eth0):5432 user=u password=None db=db sslmode=prefer",
-        ),
-        (
-            "postgres://u@127.0.0.1:6000",
-            "tcp(127.0.0.1):6000 user=u password=None db=u sslmode=prefer",
-        ),
+        ("postgres://u:p@ss:w#rd@h/db", r#"tcp(h):5432 user=u password=Some("p@ss:w#rd") db=db sslmode=prefer"#),
+        ("postgres://u:@h/db", "tcp(h):5432 user=u password=None db=db sslmode=prefer"),
+        ("postgres://u@[::1]:5433/db", "tcp(::1):5433 user=u password=None db=db sslmode=prefer"),
+        ("postgres://u@[fe80::1%25eth0]/db", "tcp(fe80::1%eth0):5432 user=u password=None db=db sslmode=prefer"),
+        ("postgres://u@127.0.0.1:6000", "tcp(127.0.0.1):6000 user=u password=None db=u sslmode=prefer"),
         (
             "postgres://user@/db?host=/var/run/postgresql",
             "unix(/var/run/postgresql):5432 user=user password=None db=db sslmode=prefer",
         ),
-        (
-            "postgres:///db?host=/sock&port=5433",
-            "unix(/sock):5433 user=postgres password=None db=db sslmode=prefer",
-        ),
+        ("postgres:///db?host=/sock&port=5433", "unix(/sock):5433 user=postgres password=None db=db sslmode=prefer"),
         (
             "postgres://postgres@%2Fvar%2Frun%2Fpostgresql/postgres",
             "unix(/var/run/postgresql):5432 user=postgres password=None db=postgres sslmode=prefer",
         ),
-        (
-            "postgres://",
-            "tcp(localhost):5432 user=postgres password=None db=postgres sslmode=prefer",
-        ),
-        (
-            "postgres://:5433/db",
-            "tcp(localhost):5433 user=postgres password=None db=db sslmode=prefer",
-        ),
+        ("postgres://", "tcp(localhost):5432 user=postgres password=None db=postgres sslmode=prefer"),
+        ("postgres://:5433/db", "tcp(localhost):5433 user=postgres password=None db=db sslmode=prefer"),
         // Multi-host lists.
-        (
-            "postgres://u@h1:5432,h2:5433/db",
-            "tcp(h1):5432,tcp(h2):5433 user=u password=None db=db sslmode=prefer",
-        ),
+        ("postgres://u@h1:5432,h2:5433/db", "tcp(h1):5432,tcp(h2):5433 user=u password=None db=db sslmode=prefer"),
         (
             "postgres://u@h1,h2:5433,[::1]/db",
             "tcp(h1):5432,tcp(h2):5433,tcp(::1):5432 user=u password=None db=db sslmode=prefer",
         ),
-        (
-            "postgres://u@h1,h2/db?port=6000",
-            "tcp(h1):6000,tcp(h2):6000 user=u password=None db=db sslmode=prefer",
-        ),
+        ("postgres://u@h1,h2/db?port=6000", "tcp(h1):6000,tcp(h2):6000 user=u password=None db=db sslmode=prefer"),
         // Query parameters.
         (
             "postgres://u@h/db?sslmode=verify-full&sslrootcert=/ca.pem&sslcert=/c.pem&sslkey=/k.pem\
@@ -161,22 +114,10 @@ fn urls() {
             "postgres://u:p@h:1/db?user=v&password=q&dbname=e&host=k&port=2",
             r#"tcp(k):2 user=v password=Some("q") db=e sslmode=prefer"#,
         ),
-        (
-            "postgres://h?database=x",
-            "tcp(h):5432 user=postgres password=None db=x sslmode=prefer",
-        ),
-        (
-            "postgres://u@h/db?ssl=true",
-            "tcp(h):5432 user=u password=None db=db sslmode=require",
-        ),
-        (
-            "postgres://u@h/db?connect_timeout=0",
-            "tcp(h):5432 user=u password=None db=db sslmode=prefer",
-        ),
-        (
-            "postgres://u@h/db?&&sslmode=allow&",
-            "tcp(h):5432 user=u password=None db=db sslmode=allow",
-        ),
+        ("postgres://h?database=x", "tcp(h):5432 user=postgres password=None db=x sslmode=prefer"),
+        ("postgres://u@h/db?ssl=true", "tcp(h):5432 user=u password=None db=db sslmode=require"),
+        ("postgres://u@h/db?connect_timeout=0", "tcp(h):5432 user=u password=None db=db sslmode=prefer"),
+        ("postgres://u@h/db?&&sslmode=allow&", "tcp(h):5432 user=u password=None db=db sslmode=allow"),
         (
             "postgres://u@h/db?options=-c%20search_path%3Dapp%2Cpublic%20-c%20statement_timeout%3D150ms\
              %20--lock-timeout%3D1s%20-cgeqo%3Doff",
@@ -214,50 +155,26 @@ fn keyword_value_dsns() {
             r"host=localhost port=5432 user=postgres dbname=x sslmode=disable password='a b\' c'",
             r#"tcp(localhost):5432 user=postgres password=Some("a b' c") db=x sslmode=disable"#,
         ),
-        (
-            "  host = h  port= 5433\tdbname =d  ",
-            "tcp(h):5433 user=postgres password=None db=d sslmode=prefer",
-        ),
-        (
-            r"password=a\ b\\c host=h",
-            r#"tcp(h):5432 user=postgres password=Some("a b\\c") db=postgres sslmode=prefer"#,
-        ),
-        (
-            r"password='' host=h",
-            "tcp(h):5432 user=postgres password=None db=postgres sslmode=prefer",
-        ),
+        ("  host = h  port= 5433\tdbname =d  ", "tcp(h):5433 user=postgres password=None db=d sslmode=prefer"),
+        (r"password=a\ b\\c host=h", r#"tcp(h):5432 user=postgres password=Some("a b\\c") db=postgres sslmode=prefer"#),
+        (r"password='' host=h", "tcp(h):5432 user=postgres password=None db=postgres sslmode=prefer"),
         (
             r"password='it''s' host=h",
             "error: syntax error at byte 13 of the key=value DSN: expected '=' after a keyword",
         ),
-        (
-            "user=u password=pä€ host=h",
-            r#"tcp(h):5432 user=u password=Some("pä€") db=u sslmode=prefer"#,
-        ),
+        ("user=u password=pä€ host=h", r#"tcp(h):5432 user=u password=Some("pä€") db=u sslmode=prefer"#),
         (
             "host=h1,h2 port=5432,5433",
             "tcp(h1):5432,tcp(h2):5433 user=postgres password=None db=postgres sslmode=prefer",
         ),
-        (
-            "host=h1,h2 port=5433",
-            "tcp(h1):5433,tcp(h2):5433 user=postgres password=None db=postgres sslmode=prefer",
-        ),
+        ("host=h1,h2 port=5433", "tcp(h1):5433,tcp(h2):5433 user=postgres password=None db=postgres sslmode=prefer"),
         (
             "host=h1,,/tmp port=1,,3",
             "tcp(h1):1,tcp(localhost):5432,unix(/tmp):3 user=postgres password=None db=postgres sslmode=prefer",
         ),
-        (
-            "host=/tmp dbname=x",
-            "unix(/tmp):5432 user=postgres password=None db=x sslmode=prefer",
-        ),
-        (
-            "host=::1 dbname=x",
-            "tcp(::1):5432 user=postgres password=None db=x sslmode=prefer",
-        ),
-        (
-            "host=[::1] dbname=x",
-            "tcp(::1):5432 user=postgres password=None db=x sslmode=prefer",
-        ),
+        ("host=/tmp dbname=x", "unix(/tmp):5432 user=postgres password=None db=x sslmode=prefer"),
+        ("host=::1 dbname=x", "tcp(::1):5432 user=postgres password=None db=x sslmode=prefer"),
+        ("host=[::1] dbname=x", "tcp(::1):5432 user=postgres password=None db=x sslmode=prefer"),
         (
             "options='-c search_path=app -c geqo=off' search_path=x",
             "tcp(localhost):5432 user=postgres password=None db=postgres sslmode=prefer \
@@ -268,10 +185,7 @@ fn keyword_value_dsns() {
             r#"tcp(localhost):5432 user=postgres password=None db=x sslmode=require app="migrate test" timeout=3s"#,
         ),
         // As in libpq, whitespace after '=' is skipped, so an empty value must be quoted.
-        (
-            "host=h password= port=1",
-            r#"tcp(h):5432 user=postgres password=Some("port=1") db=postgres sslmode=prefer"#,
-        ),
+        ("host=h password= port=1", r#"tcp(h):5432 user=postgres password=Some("port=1") db=postgres sslmode=prefer"#),
         // An unquoted `options` value stops at the space.
         (
             "options=-c search_path=x",
@@ -303,16 +217,8 @@ fn environment_and_defaults() {
     /// A DSN, an environment and the expected summary.
     type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
     let cases: &[Case<'_>] = &[
-        (
-            "",
-            &[],
-            "tcp(localhost):5432 user=postgres password=None db=postgres sslmode=prefer",
-        ),
-        (
-            "",
-            &[("USER", "alice")],
-            "tcp(localhost):5432 user=alice password=None db=alice sslmode=prefer",
-        ),
+        ("", &[], "tcp(localhost):5432 user=postgres password=None db=postgres sslmode=prefer"),
+        ("", &[("USER", "alice")], "tcp(localhost):5432 user=alice password=None db=alice sslmode=prefer"),
         (
             "",
             &[("LOGNAME", "carol"), ("USER", "")],
@@ -386,10 +292,7 @@ fn errors() {
             "localhost:5432",
             "error: unrecognised DSN: expected a postgres:// or postgresql:// URL, or libpq key=value pairs",
         ),
-        (
-            "mysql://u@h/db",
-            "error: unsupported URL scheme `mysql`: expected postgres:// or postgresql://",
-        ),
+        ("mysql://u@h/db", "error: unsupported URL scheme `mysql`: expected postgres:// or postgresql://"),
         (
             "postgres://u:p%zz@h/db",
             "error: invalid percent-encoding in the password of the URL: \
@@ -420,10 +323,7 @@ fn errors() {
             "error: the URL has an '@' after its host: \
              percent-encode '@', '/' and '?' in the user name, password and database name",
         ),
-        (
-            "postgres://u@[::1/db",
-            "error: invalid host in the URL: an IPv6 address has no closing ']'",
-        ),
+        ("postgres://u@[::1/db", "error: invalid host in the URL: an IPv6 address has no closing ']'"),
         (
             "postgres://u@[::1]x/db",
             "error: invalid host in the URL: only ':port' may follow an IPv6 address in brackets",
@@ -432,30 +332,15 @@ fn errors() {
             "postgres://u@::1/db",
             "error: invalid host in the URL: an IPv6 address must be written in brackets, as in [::1]:5432",
         ),
-        (
-            "postgres://u@h:abc/db",
-            "error: invalid port in the URL's host list: expected a number from 1 to 65535",
-        ),
-        (
-            "postgres://u@h:70000/db",
-            "error: invalid port `70000` in the DSN: expected a number from 1 to 65535",
-        ),
-        (
-            "postgres://u@h:0/db",
-            "error: invalid port `0` in the DSN: expected a number from 1 to 65535",
-        ),
-        (
-            "postgres://u@h/db?port=+5",
-            "error: invalid port `+5` in the DSN: expected a number from 1 to 65535",
-        ),
+        ("postgres://u@h:abc/db", "error: invalid port in the URL's host list: expected a number from 1 to 65535"),
+        ("postgres://u@h:70000/db", "error: invalid port `70000` in the DSN: expected a number from 1 to 65535"),
+        ("postgres://u@h:0/db", "error: invalid port `0` in the DSN: expected a number from 1 to 65535"),
+        ("postgres://u@h/db?port=+5", "error: invalid port `+5` in the DSN: expected a number from 1 to 65535"),
         (
             "postgres://u@h1,h2,h3/db?port=1,2",
             "error: 3 hosts but 2 ports: give one port for all hosts, or one per host",
         ),
-        (
-            "postgres://u@h/db?sslmode",
-            "error: query parameter 1 of the URL has no '='",
-        ),
+        ("postgres://u@h/db?sslmode", "error: query parameter 1 of the URL has no '='"),
         (
             "postgres://u@h/db?sslmode=bogus",
             "error: invalid sslmode `bogus` in the DSN: \
@@ -486,26 +371,11 @@ fn errors() {
             "postgres://u@h/db?bad%20key=1",
             "error: `bad key` is neither a libpq keyword nor a valid PostgreSQL setting name",
         ),
-        (
-            "postgres://u@h/db?=1",
-            "error: `` is neither a libpq keyword nor a valid PostgreSQL setting name",
-        ),
-        (
-            "host=h password",
-            "error: syntax error at byte 7 of the key=value DSN: expected '=' after a keyword",
-        ),
-        (
-            "host=h password='abc",
-            "error: syntax error at byte 16 of the key=value DSN: unterminated quoted value",
-        ),
-        (
-            r"host=h password='abc\'",
-            "error: syntax error at byte 16 of the key=value DSN: unterminated quoted value",
-        ),
-        (
-            "=x",
-            "error: syntax error at byte 0 of the key=value DSN: '=' without a keyword before it",
-        ),
+        ("postgres://u@h/db?=1", "error: `` is neither a libpq keyword nor a valid PostgreSQL setting name"),
+        ("host=h password", "error: syntax error at byte 7 of the key=value DSN: expected '=' after a keyword"),
+        ("host=h password='abc", "error: syntax error at byte 16 of the key=value DSN: unterminated quoted value"),
+        (r"host=h password='abc\'", "error: syntax error at byte 16 of the key=value DSN: unterminated quoted value"),
+        ("=x", "error: syntax error at byte 0 of the key=value DSN: '=' without a keyword before it"),
     ];
     for (dsn, expected) in cases {
         check(dsn, &[], expected);
@@ -551,11 +421,7 @@ fn url_from_parts_round_trips() {
         ("db.example.com", None, "tcp(db.example.com):5432"),
         ("::1", Some(5433), "tcp(::1):5433"),
         ("fe80::1%eth0", None, "tcp(fe80::1%eth0):5432"),
-        (
-            "/var/run/postgresql",
-            Some(5433),
-            "unix(/var/run/postgresql):5433",
-        ),
+        ("/var/run/postgresql", Some(5433), "unix(/var/run/postgresql):5433"),
         ("", Some(6000), "tcp(localhost):6000"),
     ];
     let users = ["postgres", "us er", "u@x:y", "ü"];
@@ -582,52 +448,21 @@ fn url_from_parts_round_trips() {
 #[test]
 fn url_from_parts_shapes() {
     /// Host, port, user, password, database and the expected URL.
-    type Case<'a> = (
-        &'a str,
-        Option<u16>,
-        &'a str,
-        Option<&'a str>,
-        &'a str,
-        &'a str,
-    );
+    type Case<'a> = (&'a str, Option<u16>, &'a str, Option<&'a str>, &'a str, &'a str);
     let cases: &[Case<'_>] = &[
         ("h", Some(1), "u", Some("p"), "d", "postgres://u:p@h:1/d"),
         ("h", None, "", None, "d", "postgres://h/d"),
         ("h", None, "", Some("p"), "", "postgres://:p@h/"),
-        (
-            "::1",
-            Some(5432),
-            "u",
-            None,
-            "d",
-            "postgres://u@[::1]:5432/d",
-        ),
+        ("::1", Some(5432), "u", None, "d", "postgres://u@[::1]:5432/d"),
         ("/tmp", None, "u", None, "d", "postgres://u@%2Ftmp/d"),
         ("", None, "u", None, "d", "postgres://u@/d"),
-        (
-            "h",
-            None,
-            "u",
-            Some("p%41:@#?/ +w"),
-            "d",
-            "postgres://u:p%2541%3A%40%23%3F%2F%20%2Bw@h/d",
-        ),
+        ("h", None, "u", Some("p%41:@#?/ +w"), "d", "postgres://u:p%2541%3A%40%23%3F%2F%20%2Bw@h/d"),
     ];
     for (host, port, user, password, dbname, expected) in cases {
-        assert_eq!(
-            pg_url_from_parts(host, *port, user, *password, dbname, &[]),
-            *expected
-        );
+        assert_eq!(pg_url_from_parts(host, *port, user, *password, dbname, &[]), *expected);
     }
     assert_eq!(
-        pg_url_from_parts(
-            "h",
-            None,
-            "u",
-            None,
-            "d",
-            &[("sslmode", "disable"), ("a b", "c&d")]
-        ),
+        pg_url_from_parts("h", None, "u", None, "d", &[("sslmode", "disable"), ("a b", "c&d")]),
         "postgres://u@h/d?sslmode=disable&a%20b=c%26d"
     );
 }
@@ -653,10 +488,7 @@ fn check_redacted(dsn: &str, expected: &str) {
 #[test]
 fn redacted_urls() {
     let cases: &[(&str, &str)] = &[
-        (
-            "postgres://u:secret@h/db",
-            "postgres://u:xxxxx@h:5432/db?sslmode=prefer",
-        ),
+        ("postgres://u:secret@h/db", "postgres://u:xxxxx@h:5432/db?sslmode=prefer"),
         ("postgres://u@h/db", "postgres://u@h:5432/db?sslmode=prefer"),
         (
             "host=/var/run/postgresql,::1,h port=1,2,3 user='a b' password=x dbname=d/b",
@@ -725,11 +557,9 @@ fn connect_options() {
 
 #[test]
 fn connect_options_carry_password_certificates_and_fallback_hosts() {
-    let spec = parse(
-        "postgres://u:p%20w@h1:1,h2:2/db?sslrootcert=/ca.pem&sslcert=/c.pem&sslkey=/k.pem&sslmode=prefer",
-        &[],
-    )
-    .unwrap();
+    let spec =
+        parse("postgres://u:p%20w@h1:1,h2:2/db?sslrootcert=/ca.pem&sslcert=/c.pem&sslkey=/k.pem&sslmode=prefer", &[])
+            .unwrap();
     // sqlx has no getters for these; its derived Debug shows them.
     let debug = format!("{:?}", spec.to_connect_options());
     for needle in [
@@ -758,8 +588,7 @@ fn connect_options_carry_password_certificates_and_fallback_hosts() {
 fn password_never_leaks() {
     let password = "s3cr%t:@/#? pä";
     let encoded: String = utf8_percent_encode(password, COMPONENT).collect();
-    let leaks =
-        |text: &str| text.contains("s3cr") || text.contains("pä") || text.contains("%C3%A4");
+    let leaks = |text: &str| text.contains("s3cr") || text.contains("pä") || text.contains("%C3%A4");
 
     let failing: Vec<(String, Vec<(&str, &str)>)> = vec![
         (format!("postgres://u:{password}@h/db"), vec![]),
@@ -769,22 +598,13 @@ fn password_never_leaks() {
         (format!("postgres://u:{encoded}@h/db?sslmode=nope"), vec![]),
         (format!("postgres://u:{encoded}@h/db?sslmode"), vec![]),
         (format!("postgres://u:{encoded}@h/db%"), vec![]),
-        (
-            format!("postgres://u@h/db?password={encoded}&port=x"),
-            vec![],
-        ),
+        (format!("postgres://u@h/db?password={encoded}&port=x"), vec![]),
         (format!("postgres://u@h/db?password={password}"), vec![]),
         (format!("host=h password={password} port=1"), vec![]),
         (format!("host=h password='{password}"), vec![]),
-        (
-            format!("host=h password='{password}' sslmode=bogus"),
-            vec![],
-        ),
+        (format!("host=h password='{password}' sslmode=bogus"), vec![]),
         (format!("host=h password='{password}' port=1,2"), vec![]),
-        (
-            "host=h".to_owned(),
-            vec![("PGPASSWORD", password), ("PGPORT", "x")],
-        ),
+        ("host=h".to_owned(), vec![("PGPASSWORD", password), ("PGPORT", "x")]),
         (password.to_owned(), vec![]),
         (format!("postgres:/{password}"), vec![]),
     ];
@@ -798,22 +618,14 @@ fn password_never_leaks() {
 
     let succeeding: Vec<(String, Vec<(&str, &str)>)> = vec![
         (format!("postgres://u:{encoded}@h/db"), vec![]),
-        (
-            format!("postgres://u@h/db?password={encoded}&sslpassword={encoded}"),
-            vec![],
-        ),
+        (format!("postgres://u@h/db?password={encoded}&sslpassword={encoded}"), vec![]),
         (r"host=h password='s3cr%t:@/#? pä'".to_owned(), vec![]),
         ("host=h".to_owned(), vec![("PGPASSWORD", password)]),
     ];
     for (dsn, env) in &succeeding {
         let spec = parse(dsn, env).unwrap();
         assert_eq!(spec.password(), Some(password), "dsn: {dsn}");
-        let texts = [
-            spec.to_string(),
-            spec.redacted(),
-            format!("{spec:?}"),
-            format!("{spec:#?}"),
-        ];
+        let texts = [spec.to_string(), spec.redacted(), format!("{spec:?}"), format!("{spec:#?}")];
         for text in texts {
             assert!(!leaks(&text), "dsn {dsn:?} leaked through {text:?}");
         }
