@@ -47,7 +47,7 @@ async fn every_command_over_the_basic_fixture() {
     assert_eq!(db.versions().await, ["0:true", "1:true", "2:true"]);
 
     let rows = migrate_core::VersionStore::list_applied(&mut driver).await.unwrap().unwrap();
-    let states: Vec<String> = status(&migrations, Some(&rows))
+    let states: Vec<String> = status(&migrations, Some(&rows), &[])
         .iter()
         .map(|e| format!("{}={}", e.version, matches!(e.state, StatusState::Applied(Some(_)))))
         .collect();

@@ -8,8 +8,8 @@ use std::process::ExitCode;
 
 use migrate::postgres::{PgConfig, PgConnSpec, PgDriver, TableName};
 use migrate::{
-    current_version, migrate, resolve, status, Command, Direction, DirectorySource, Migration, PlanRequest, RunEvent,
-    RunOptions, StatusState, VersionStore,
+    current_version, migrate, resolve, status, Command, Direction, DirectorySource, Migration, PlanRequest,
+    ProgressStore, RunEvent, RunOptions, StatusState, VersionStore,
 };
 
 use crate::args::{ArgsError, CliCommand, Invocation, Parsed};
@@ -172,7 +172,8 @@ async fn print_status(driver: &mut PgDriver, migrations: &[Migration], no_versio
     let rows = if no_versioning { None } else { Some(driver.list_applied().await?.unwrap_or_default()) };
     log("    Applied At                  Migration");
     log("    =======================================");
-    for entry in status(migrations, rows.as_deref()) {
+    let progress = if no_versioning { Vec::new() } else { driver.list_progress().await? };
+    for entry in status(migrations, rows.as_deref(), &progress) {
         let name = match entry.migration {
             Some(migration) => migration.name().to_owned(),
             None => format!("{} (applied, no migration file)", entry.version),

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 
 use crate::parser::Statement;
 use crate::plan::AppliedAt;
+use crate::progress::ProgressStore;
 use crate::{Direction, Version};
 
 /// Any error a driver reports; the runner adds the file, statement and line.
@@ -98,7 +99,7 @@ pub trait Lock: Send {
 }
 
 /// Everything the runner needs from a database.
-pub trait Driver: VersionStore + Executor + Lock {
+pub trait Driver: VersionStore + Executor + Lock + ProgressStore {
     /// What the database can do.
     fn capabilities(&self) -> Capabilities;
 }

@@ -34,6 +34,7 @@
 mod driver;
 mod parser;
 mod plan;
+mod progress;
 mod runner;
 mod source;
 mod version;
@@ -49,6 +50,7 @@ pub use crate::plan::{
     current_version, plan, status, AppliedAt, Command, Plan, PlanError, PlanRequest, PlanStep, StatusEntry,
     StatusState, StepBody,
 };
+pub use crate::progress::{statements_checksum, Progress, ProgressStore};
 pub use crate::runner::{
     migrate, run, MigrationResult, Outcome, RunError, RunErrorKind, RunEvent, RunOptions, RunReport,
 };

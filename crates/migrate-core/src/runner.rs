@@ -8,6 +8,7 @@ use tracing::Instrument;
 
 use crate::driver::{AppliedRow, BoxError, Driver, StatementFailure};
 use crate::plan::{plan, Command, Plan, PlanError, PlanRequest, PlanStep, StepBody};
+use crate::progress::{Progress, StatementsHasher};
 use crate::source::Migration;
 use crate::{Direction, Version};
 
@@ -145,6 +146,31 @@ pub enum RunErrorKind {
         /// The database's error.
         source: BoxError,
     },
+    /// An unfinished migration's completed statements changed since they ran: resuming could skip or
+    /// repeat work.
+    #[error("{file}: {done} of {total} {direction} statements ran before it failed, and {problem}; restore them as they were (fix only statement {next} onwards), or undo their effects by hand and clear the recorded progress")]
+    ResumeMismatch {
+        /// The file.
+        file: String,
+        /// Which way it was running.
+        direction: Direction,
+        /// Statements that completed.
+        done: usize,
+        /// Statements the section had then.
+        total: usize,
+        /// The first statement to run on resume (1-based).
+        next: usize,
+        /// What changed.
+        problem: &'static str,
+    },
+    /// Recording per-statement progress failed.
+    #[error("{file}: recording progress failed: {source}")]
+    Progress {
+        /// The file.
+        file: String,
+        /// The error.
+        source: BoxError,
+    },
     /// A code migration cannot run here.
     #[error("{file}: code migrations are not supported by this runner")]
     CodeUnsupported {
@@ -178,7 +204,16 @@ pub async fn run(
 ) -> Result<RunReport, RunError> {
     let mut report = RunReport::default();
     let transactions = driver.capabilities().transactions;
+    let progress = if driver.keeps_progress() {
+        driver
+            .list_progress()
+            .await
+            .map_err(|source| RunError::new(RunErrorKind::Database { action: "reading migration progress", source }))?
+    } else {
+        Vec::new()
+    };
     for step in plan.steps() {
+        let previous = progress.iter().find(|p| p.version == step.version());
         on_event(RunEvent::MigrationStarted { step });
         let started = Instant::now();
         let span = tracing::info_span!(
@@ -187,7 +222,7 @@ pub async fn run(
             file = step.migration.name(),
             direction = %step.direction
         );
-        let outcome = run_step(driver, step, transactions, on_event).instrument(span).await;
+        let outcome = run_step(driver, step, transactions, previous, on_event).instrument(span).await;
         let duration = started.elapsed();
         if let Err(kind) = outcome {
             on_event(RunEvent::MigrationFailed { step, duration });
@@ -216,6 +251,7 @@ async fn run_step(
     driver: &mut dyn Driver,
     step: &PlanStep<'_>,
     transactions: bool,
+    previous: Option<&Progress>,
     on_event: &mut (dyn FnMut(RunEvent<'_>) + Send),
 ) -> Result<(), RunErrorKind> {
     let record = step.record.then_some((step.version(), step.direction));
@@ -255,17 +291,75 @@ async fn run_step(
         }
         return driver.execute_in_transaction(statements, record).await.map_err(failure);
     }
-    for (index, statement) in statements.iter().enumerate() {
+    let keeps_progress = driver.keeps_progress() && step.record;
+    let start = match previous {
+        Some(previous) if keeps_progress => check_resume(step, statements, previous)?,
+        _ => 0,
+    };
+    let mut hasher = StatementsHasher::default();
+    for statement in &statements[..start] {
+        hasher.add(statement);
+    }
+    if start > 0 {
+        tracing::info!(file, resume_at = start + 1, total = statements.len(), "resuming an unfinished migration");
+    }
+    for (index, statement) in statements.iter().enumerate().skip(start) {
         on_event(RunEvent::Statement { step, index });
         driver.execute(statement).await.map_err(|mut f| {
             f.statement = Some(index);
             failure(f)
         })?;
+        if keeps_progress {
+            hasher.add(statement);
+            let progress = Progress {
+                version: step.version(),
+                direction: step.direction,
+                done: index + 1,
+                total: statements.len(),
+                checksum: hasher.hex(),
+            };
+            driver
+                .save_progress(&progress)
+                .await
+                .map_err(|source| RunErrorKind::Progress { file: file.to_owned(), source })?;
+        }
     }
     if let Some((version, direction)) = record {
         driver.record(version, direction).await.map_err(bookkeeping)?;
     }
+    if keeps_progress && (start > 0 || !statements.is_empty()) {
+        driver
+            .clear_progress(step.version())
+            .await
+            .map_err(|source| RunErrorKind::Progress { file: file.to_owned(), source })?;
+    }
     Ok(())
+}
+
+/// Where an unfinished migration resumes: after its completed statements, if they are unchanged.
+fn check_resume(
+    step: &PlanStep<'_>,
+    statements: &[crate::Statement<'_>],
+    previous: &Progress,
+) -> Result<usize, RunErrorKind> {
+    let mismatch = |problem: &'static str| RunErrorKind::ResumeMismatch {
+        file: step.migration.path().to_owned(),
+        direction: previous.direction,
+        done: previous.done,
+        total: previous.total,
+        next: previous.done + 1,
+        problem,
+    };
+    if previous.direction != step.direction {
+        return Err(mismatch("now it is asked to run the other way"));
+    }
+    let Some(completed) = statements.get(..previous.done) else {
+        return Err(mismatch("the file now has fewer statements than that"));
+    };
+    if crate::progress::statements_checksum(completed) != previous.checksum {
+        return Err(mismatch("those statements have changed since"));
+    }
+    Ok(previous.done)
 }
 
 /// Plans and runs a command the safe way: plan without the lock (so a runner with nothing to do never

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use migrate_core::{
-    AppliedRow, BoxError, Capabilities, Direction, Driver, Executor, Lock, Statement, StatementFailure, Version,
-    VersionStore,
+    AppliedRow, BoxError, Capabilities, Direction, Driver, Executor, Lock, ProgressStore, Statement, StatementFailure,
+    Version, VersionStore,
 };
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{AssertSqlSafe, Connection};
@@ -311,6 +311,9 @@ impl Lock for PgDriver {
         }
     }
 }
+
+/// PostgreSQL migrations roll back as a whole; NO TRANSACTION ones are not resumed (goose's behaviour).
+impl ProgressStore for PgDriver {}
 
 impl Driver for PgDriver {
     fn capabilities(&self) -> Capabilities {

@@ -7,6 +7,7 @@ use std::fmt;
 
 use crate::driver::AppliedRow;
 use crate::parser::{parse, ParseError, ParseWarning, Statement};
+use crate::progress::Progress;
 use crate::source::{Migration, MigrationKind};
 use crate::{Direction, Version};
 
@@ -403,6 +404,16 @@ pub enum StatusState {
     Pending,
     /// Under `-no-versioning`, where nothing is known.
     NoVersioning,
+    /// A migration that ran outside a transaction and stopped after `done` of `total` statements; the
+    /// next run in that direction resumes it.
+    Partial {
+        /// The direction that was running.
+        direction: Direction,
+        /// Statements completed.
+        done: usize,
+        /// Statements in the section.
+        total: usize,
+    },
 }
 
 impl fmt::Display for StatusState {
@@ -412,12 +423,24 @@ impl fmt::Display for StatusState {
             StatusState::Applied(None) => f.write_str("applied"),
             StatusState::Pending => f.write_str("Pending"),
             StatusState::NoVersioning => f.write_str("no versioning"),
+            StatusState::Partial { direction: Direction::Up, done, total } => {
+                write!(f, "Partial {done}/{total} up")
+            }
+            StatusState::Partial { direction: Direction::Down, done, total } => {
+                write!(f, "Partial {done}/{total} down")
+            }
         }
     }
 }
 
 /// The state of every migration, and (unlike goose) of every version in the database that has no file.
-pub fn status<'m>(migrations: &'m [Migration], rows: Option<&[AppliedRow]>) -> Vec<StatusEntry<'m>> {
+///
+/// `rows` is `None` under no-versioning; `progress` is what the driver recorded of unfinished migrations.
+pub fn status<'m>(
+    migrations: &'m [Migration],
+    rows: Option<&[AppliedRow]>,
+    progress: &[Progress],
+) -> Vec<StatusEntry<'m>> {
     let Some(rows) = rows else {
         return migrations
             .iter()
@@ -438,6 +461,11 @@ pub fn status<'m>(migrations: &'m [Migration], rows: Option<&[AppliedRow]>) -> V
     for (&version, at) in &db.applied {
         if find(migrations, version).is_none() {
             entries.push(StatusEntry { version, migration: None, state: StatusState::Applied(*at) });
+        }
+    }
+    for entry in &mut entries {
+        if let Some(p) = progress.iter().find(|p| p.version.get() == entry.version) {
+            entry.state = StatusState::Partial { direction: p.direction, done: p.done, total: p.total };
         }
     }
     entries.sort_by_key(|entry| entry.version);

@@ -192,10 +192,10 @@ fn current_version_is_goose_s() {
 fn status_shows_database_only_versions() {
     let migrations = migrations("1 2 4");
     let rows = rows("0 1 3 4 4!");
-    let entries = status(&migrations, Some(&rows));
+    let entries = status(&migrations, Some(&rows), &[]);
     let summary: Vec<String> =
         entries.iter().map(|e| format!("{}:{}:{}", e.version, e.migration.is_some(), e.state)).collect();
     assert_eq!(summary, ["1:true:applied", "2:true:Pending", "3:false:applied", "4:true:Pending"]);
-    let unversioned = status(&migrations, None);
+    let unversioned = status(&migrations, None, &[]);
     assert!(unversioned.iter().all(|e| e.state.to_string() == "no versioning"));
 }
