@@ -84,6 +84,11 @@ fn split_host(entry: &str) -> Result<UrlHost<'_>, DsnError> {
                 }
             },
         };
+        if !literal.contains(':') {
+            return Err(DsnError::InvalidUrlHost {
+                reason: "brackets may only hold an IPv6 address",
+            });
+        }
         (literal, port)
     } else {
         match entry.split_once(':') {
