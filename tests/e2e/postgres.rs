@@ -320,3 +320,185 @@ async fn apply_version_directly() {
     assert!(error.to_string().contains("already applied"), "{error}");
     db.drop_db().await;
 }
+
+/// The entry point of the runner processes other tests start; without `MIGRATE_E2E_CHILD` it does nothing.
+/// `MIGRATE_E2E_CHILD=<database>|<migrations dir>`: run `up` there with the lock and exit 0 or 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_process_entry() {
+    #[allow(clippy::disallowed_methods)] // The parent passes the job through the environment.
+    let Ok(job) = std::env::var("MIGRATE_E2E_CHILD") else {
+        return;
+    };
+    let (database, dir) = job.split_once('|').unwrap();
+    let options = crate::support::admin_options().database(database);
+    let config = PgConfig { lock_wait: Duration::from_secs(120), ..PgConfig::default() };
+    let mut driver = migrate_postgres::PgDriver::connect(&options, None, database, config).await.unwrap();
+    let code = match run(&mut driver, &load(std::path::Path::new(dir)), Command::Up).await {
+        Ok(outcome) => {
+            println!("child applied {}", outcome.report.results.len());
+            0
+        }
+        Err(error) => {
+            println!("child failed: {error}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn spawn_child(db: &TestDb, dir: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "postgres::child_process_entry", "--nocapture", "--test-threads=1"])
+        .env("MIGRATE_E2E_CHILD", format!("{}|{}", db.name, dir.display()))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runners_in_separate_processes_apply_each_migration_once() {
+    let db = TestDb::new("processes").await;
+    let dir = TempDir::new("processes");
+    for v in 1..=50 {
+        dir.write(
+            &format!("{v:05}_m{v}.sql"),
+            &format!("-- +goose Up\nCREATE TABLE t{v} (id int);\nINSERT INTO applied_log VALUES ({v});\n-- +goose Down\nDROP TABLE t{v};\n"),
+        );
+    }
+    db.exec("CREATE TABLE applied_log (version int)").await;
+    let children: Vec<_> = (0..4).map(|_| spawn_child(&db, &dir.0)).collect();
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let options = db.options.clone();
+        let path = dir.0.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut driver =
+                migrate_postgres::PgDriver::connect(&options, None, "t", PgConfig::default()).await.unwrap();
+            run(&mut driver, &load(&path), Command::Up).await.map(|o| o.report.results.len())
+        }));
+    }
+    let mut applied = 0;
+    for task in tasks {
+        applied += task.await.unwrap().unwrap();
+    }
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "child runner failed: {stdout}");
+        let count = stdout
+            .split("child applied ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("{stdout}"));
+        applied += count.parse::<usize>().unwrap();
+    }
+    assert_eq!(applied, 50);
+    assert_eq!(db.column("SELECT count(*) || '/' || count(DISTINCT version) FROM applied_log").await, ["50/50"]);
+    assert_eq!(
+        db.column("SELECT count(*) || '/' || count(DISTINCT version_id) FROM goose_db_version").await,
+        ["51/51"]
+    );
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_killed_mid_transaction_leaves_all_or_nothing() {
+    let db = TestDb::new("sigkill").await;
+    let dir = TempDir::new("sigkill");
+    dir.write("00001_a.sql", "-- +goose Up\nCREATE TABLE a (id int);\n-- +goose Down\nDROP TABLE a;\n");
+    dir.write(
+        "00002_slow.sql",
+        "-- +goose Up\nCREATE TABLE slow (id int);\nINSERT INTO slow VALUES (1);\nSELECT pg_sleep(30);\nINSERT INTO slow VALUES (2);\n-- +goose Down\nDROP TABLE slow;\n",
+    );
+    let mut child = spawn_child(&db, &dir.0);
+    // Wait until the child is inside migration 2's transaction.
+    let query = format!(
+        "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '{}' AND query LIKE 'SELECT pg_sleep%'",
+        db.name
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while db.column(&query).await != ["1"] {
+        assert!(std::time::Instant::now() < deadline, "the child never reached the slow statement");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    // Nothing of migration 2 is visible: its transaction never committed.
+    assert!(!db.has_table("slow").await);
+    assert_eq!(db.versions().await, ["0:true", "1:true"]);
+    // The next run gets the lock once the server notices the dead client (about a second, thanks to
+    // client_connection_check_interval, not the 30 s of the statement) and completes.
+    let started = std::time::Instant::now();
+    let config = PgConfig { lock_wait: Duration::from_secs(20), ..PgConfig::default() };
+    let mut driver = db.driver(config).await;
+    dir.write("00002_slow.sql", "-- +goose Up\nCREATE TABLE slow (id int);\nINSERT INTO slow VALUES (1), (2);\n-- +goose Down\nDROP TABLE slow;\n");
+    let fixed = load(&dir.0);
+    let outcome = run(&mut driver, &fixed, Command::Up).await.unwrap();
+    assert_eq!(steps(&outcome), ["up 2"]);
+    assert!(started.elapsed() < Duration::from_secs(15), "waited {:?} for the dead runner's lock", started.elapsed());
+    assert_eq!(db.column("SELECT count(*)::text FROM slow").await, ["2"]);
+    assert_eq!(db.versions().await, ["0:true", "1:true", "2:true"]);
+    let locks = format!(
+        "SELECT count(*)::text FROM pg_locks l JOIN pg_database d ON d.oid = l.database \
+         WHERE l.locktype = 'advisory' AND d.datname = '{}' AND l.pid <> pg_backend_pid()",
+        db.name
+    );
+    assert_eq!(db.column(&locks).await, ["0"], "released while the runner's session is still open");
+    driver.close().await.unwrap();
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transaction_timeouts_and_application_name() {
+    let db = TestDb::new("timeouts").await;
+    let dir = TempDir::new("timeouts");
+    dir.write(
+        "00001_slow.sql",
+        "-- +goose Up\nCREATE TABLE s (id int);\nSELECT pg_sleep(5);\n-- +goose Down\nDROP TABLE s;\n",
+    );
+    let config = PgConfig { statement_timeout: Some(Duration::from_millis(200)), ..PgConfig::default() };
+    let spec = migrate_postgres::PgConnSpec::parse(&crate::support::pg_admin_url(), &|_| None).unwrap();
+    let mut spec_options = spec.to_connect_options().database(&db.name);
+    spec_options = spec_options.application_name("migrate");
+    let mut driver = migrate_postgres::PgDriver::connect(&spec_options, None, "t", config).await.unwrap();
+    let started = std::time::Instant::now();
+    let error = run(&mut driver, &load(&dir.0), Command::Up).await.unwrap_err();
+    assert!(error.to_string().contains("SQLSTATE 57014"), "statement_timeout cancels: {error}");
+    assert!(started.elapsed() < Duration::from_secs(4));
+    assert!(!db.has_table("s").await, "rolled back");
+    let names = db
+        .column(&format!(
+            "SELECT application_name FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
+            db.name
+        ))
+        .await;
+    assert_eq!(names, ["migrate"]);
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connects_with_libpq_key_value_dsns_sockets_and_pg_environment() {
+    let db = TestDb::new("dsns").await;
+    let migrations = load(&fixtures().join("basic"));
+    let env = |name: &str| match name {
+        "PGHOST" => Some("127.0.0.1".to_owned()),
+        "PGUSER" => Some("postgres".to_owned()),
+        _ => None,
+    };
+    let dsns = [
+        format!("host=127.0.0.1 port=5432 user=postgres dbname={} sslmode=disable", db.name),
+        format!("postgres:///{}?host=/var/run/postgresql&user=postgres", db.name),
+        format!("postgresql://postgres@127.0.0.1/{}?options=-c%20search_path%3Dpublic", db.name),
+        format!("dbname={} sslmode=disable", db.name), // host and user from the PG* variables
+    ];
+    for (index, dsn) in dsns.iter().enumerate() {
+        let spec = migrate_postgres::PgConnSpec::parse(dsn, &env).unwrap_or_else(|e| panic!("{dsn}: {e}"));
+        let mut driver = migrate_postgres::PgDriver::connect_spec(&spec, PgConfig::default())
+            .await
+            .unwrap_or_else(|e| panic!("{dsn}: {e}"));
+        let target = i64::try_from(index).unwrap() + 1;
+        run(&mut driver, &migrations, Command::UpTo(target)).await.unwrap_or_else(|e| panic!("{dsn}: {e}"));
+    }
+    assert_eq!(db.column("SELECT max(version_id)::text FROM goose_db_version").await, ["4"]);
+    db.drop_db().await;
+}

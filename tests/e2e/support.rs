@@ -89,7 +89,7 @@ impl TestDb {
     }
 }
 
-fn admin_options() -> PgConnectOptions {
+pub(crate) fn admin_options() -> PgConnectOptions {
     PgConnectOptions::from_str(&pg_admin_url()).unwrap()
 }
 

@@ -85,9 +85,7 @@ fn split_host(entry: &str) -> Result<UrlHost<'_>, DsnError> {
             },
         };
         if !literal.contains(':') {
-            return Err(DsnError::InvalidUrlHost {
-                reason: "brackets may only hold an IPv6 address",
-            });
+            return Err(DsnError::InvalidUrlHost { reason: "brackets may only hold an IPv6 address" });
         }
         (literal, port)
     } else {

@@ -328,10 +328,7 @@ fn errors() {
             "postgres://u@[::1]x/db",
             "error: invalid host in the URL: only ':port' may follow an IPv6 address in brackets",
         ),
-        (
-            "postgres://u@[h]/db",
-            "error: invalid host in the URL: brackets may only hold an IPv6 address",
-        ),
+        ("postgres://u@[h]/db", "error: invalid host in the URL: brackets may only hold an IPv6 address"),
         (
             "postgres://u@::1/db",
             "error: invalid host in the URL: an IPv6 address must be written in brackets, as in [::1]:5432",
