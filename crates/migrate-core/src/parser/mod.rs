@@ -393,6 +393,10 @@ pub fn parse_direction<'a>(
 /// goose's end-of-statement rule: split the line into words, stop at the first word that starts with `--`,
 /// and the statement ends when the last word before it ends with `;`.
 fn ends_with_semicolon(line: &str) -> bool {
+    // Most lines hold no `--`; checking that first avoids setting up a substring searcher per line.
+    if memchr::memmem::find(line.as_bytes(), b"--").is_none() {
+        return line.trim_end().ends_with(';');
+    }
     let mut search_from = 0;
     let before_comment = loop {
         match line[search_from..].find("--") {
@@ -439,7 +443,7 @@ impl<'a> Iterator for Lines<'a> {
         }
         let start = self.pos;
         let rest = &self.text[start..];
-        let (raw, advance) = match rest.find('\n') {
+        let (raw, advance) = match memchr::memchr(b'\n', rest.as_bytes()) {
             Some(end) => (&rest[..end], end + 1),
             None => (rest, rest.len()),
         };
