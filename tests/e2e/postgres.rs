@@ -413,7 +413,7 @@ async fn a_runner_killed_mid_transaction_leaves_all_or_nothing() {
     let mut child = spawn_child(&db, &dir.0);
     // Wait until the child is inside migration 2's transaction.
     let query = format!(
-        "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '{}' AND query LIKE 'SELECT pg_sleep%'",
+        "SELECT count(*)::text FROM pg_stat_activity WHERE datname = '{}' AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()",
         db.name
     );
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -500,5 +500,46 @@ async fn connects_with_libpq_key_value_dsns_sockets_and_pg_environment() {
         run(&mut driver, &migrations, Command::UpTo(target)).await.unwrap_or_else(|e| panic!("{dsn}: {e}"));
     }
     assert_eq!(db.column("SELECT max(version_id)::text FROM goose_db_version").await, ["4"]);
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_without_a_position_still_name_their_statement() {
+    let db = TestDb::new("noposition").await;
+    let dir = TempDir::new("noposition");
+    // A unique violation carries no error position: the driver finds the statement by replaying.
+    dir.write(
+        "00001_dupes.sql",
+        "-- +goose Up\nCREATE TABLE u (id int PRIMARY KEY);\nINSERT INTO u VALUES (1);\n\nINSERT INTO u VALUES (2);\nINSERT INTO u\n  VALUES (1);\nINSERT INTO u VALUES (3);\n-- +goose Down\nDROP TABLE u;\n",
+    );
+    let mut driver = db.driver(PgConfig::default()).await;
+    let error = run(&mut driver, &load(&dir.0), Command::Up).await.unwrap_err();
+    let RunErrorKind::Statement { index, line, source, .. } = &error.kind else { panic!("{error}") };
+    assert_eq!((*index, *line), (4, 6), "{error}");
+    assert!(source.to_string().starts_with("SQLSTATE 23505"), "{source}");
+    assert!(!db.has_table("u").await, "the replay never commits");
+    assert_eq!(db.versions().await, ["0:true"]);
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_migration_spans_several_batches() {
+    let db = TestDb::new("large").await;
+    let dir = TempDir::new("large");
+    let mut text = String::from("-- +goose Up\nCREATE TABLE big (id int PRIMARY KEY, pad text);\n");
+    for i in 0..6000 {
+        text.push_str(&format!("INSERT INTO big VALUES ({i}, '{}');\n", "p".repeat(300)));
+    }
+    text.push_str("INSERT INTO big VALUES (5999, 'duplicate in the last batch');\n-- +goose Down\nDROP TABLE big;\n");
+    dir.write("00001_big.sql", &text);
+    let mut driver = db.driver(PgConfig::default()).await;
+    let error = run(&mut driver, &load(&dir.0), Command::Up).await.unwrap_err();
+    let RunErrorKind::Statement { index, line, .. } = &error.kind else { panic!("{error}") };
+    assert_eq!((*index, *line), (6002, 6003), "{error}");
+    assert!(!db.has_table("big").await, "nothing of the earlier batches stays");
+    // Without the duplicate it applies, across batches, in one transaction.
+    dir.write("00001_big.sql", &text.replace("INSERT INTO big VALUES (5999, 'duplicate in the last batch');\n", ""));
+    run(&mut driver, &load(&dir.0), Command::Up).await.unwrap();
+    assert_eq!(db.column("SELECT count(*)::text FROM big").await, ["6000"]);
     db.drop_db().await;
 }

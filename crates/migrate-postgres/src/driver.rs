@@ -11,6 +11,7 @@ use migrate_core::{
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{AssertSqlSafe, Connection};
 
+use crate::batch::{Batch, ErrorSite};
 use crate::error::{position, sqlstate, PgError, ServerError};
 use crate::table::{TableName, VersionTableSql};
 
@@ -232,34 +233,76 @@ impl Executor for PgDriver {
             .map_err(|error| StatementFailure::new(None, position(&error), Box::new(ServerError::new(error))))
     }
 
+    /// Sends the whole migration in as few round trips as possible: `BEGIN`, the statements and the
+    /// version row with `COMMIT` in batches of multi-statement simple queries (one round trip for a small
+    /// migration). A failure is mapped back to its statement through the server's error position; when the
+    /// server gives none, the migration is replayed one statement at a time in a transaction that is always
+    /// rolled back, to find the statement that fails.
     async fn execute_in_transaction(
         &mut self,
         statements: &[Statement<'_>],
         record: Option<(Version, Direction)>,
     ) -> Result<(), StatementFailure> {
-        let begin = format!("BEGIN;{}", self.transaction_settings);
-        if let Err(error) = self.simple(&begin).await {
-            self.abandon_transaction().await;
-            return Err(StatementFailure::new(None, None, Box::new(ServerError::new(error))));
-        }
-        for (index, statement) in statements.iter().enumerate() {
-            if let Err(error) = self.simple(statement.text()).await {
-                let position = position(&error);
-                self.abandon_transaction().await;
-                return Err(StatementFailure::new(Some(index), position, Box::new(ServerError::new(error))));
-            }
-        }
-        let bookkeeping = async {
-            if let Some((version, direction)) = record {
-                self.record_in(version, direction).await?;
-            }
-            self.simple("COMMIT").await
+        let prefix = format!("BEGIN;{}\n", self.transaction_settings);
+        let suffix = match record {
+            // The version is an integer: writing it as a literal is safe and saves a round trip.
+            Some((version, Direction::Up)) => format!("{} VALUES ({version}, true);\nCOMMIT", self.sql.insert_prefix),
+            Some((version, Direction::Down)) => format!("{}{version};\nCOMMIT", self.sql.delete_prefix),
+            None => "COMMIT".to_owned(),
         };
-        if let Err(error) = bookkeeping.await {
-            self.abandon_transaction().await;
-            return Err(StatementFailure::new(None, None, Box::new(ServerError::new(error))));
+        let mut next = 0;
+        loop {
+            let (batch, after) = Batch::build(if next == 0 { &prefix } else { "" }, statements, next, &suffix);
+            if let Err(error) = self.simple(&batch.sql).await {
+                self.abandon_transaction().await;
+                return Err(self.locate_failure(statements, &batch, error).await);
+            }
+            if after == statements.len() {
+                return Ok(());
+            }
+            next = after;
         }
-        Ok(())
+    }
+}
+
+impl PgDriver {
+    async fn locate_failure(
+        &mut self,
+        statements: &[Statement<'_>],
+        batch: &Batch,
+        error: sqlx::Error,
+    ) -> StatementFailure {
+        let failure = |index: Option<usize>, position: Option<usize>, error: sqlx::Error| {
+            StatementFailure::new(index, position, Box::new(ServerError::new(error)))
+        };
+        if let Some(position) = position(&error) {
+            return match batch.site(position) {
+                ErrorSite::Statement { index, position } => failure(Some(index), Some(position), error),
+                ErrorSite::Bookkeeping => failure(None, None, error),
+            };
+        }
+        let Some((first, last)) = batch.statement_range() else {
+            return failure(None, None, error);
+        };
+        if first == last && batch.sql.len() < crate::batch::BATCH_BYTES && !batch.sql.ends_with("COMMIT") {
+            return failure(Some(first), None, error);
+        }
+        // No position: replay up to the failing batch one statement at a time, never committing.
+        let begin = format!("BEGIN;{}", self.transaction_settings);
+        if self.simple(&begin).await.is_err() {
+            self.abandon_transaction().await;
+            return failure(None, None, error);
+        }
+        for (index, statement) in statements.iter().enumerate().take(last + 1) {
+            if let Err(replayed) = self.simple(statement.text()).await {
+                let position = position(&replayed);
+                self.abandon_transaction().await;
+                return failure(Some(index), position, replayed);
+            }
+        }
+        self.abandon_transaction().await;
+        // Every statement ran alone: the failure was the version row or COMMIT.
+        failure(None, None, error)
     }
 }
 

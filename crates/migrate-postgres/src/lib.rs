@@ -9,6 +9,7 @@
 
 #![deny(missing_docs)]
 
+mod batch;
 mod driver;
 pub mod dsn;
 mod error;

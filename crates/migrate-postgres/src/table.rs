@@ -89,6 +89,10 @@ pub(crate) struct VersionTableSql {
     pub(crate) insert: String,
     /// goose's delete: every row of the version.
     pub(crate) delete: String,
+    /// goose's insert up to `VALUES`, for a literal version inside a batched transaction.
+    pub(crate) insert_prefix: String,
+    /// goose's delete up to the version, for a literal version inside a batched transaction.
+    pub(crate) delete_prefix: String,
     /// goose's `ListMigrations` (`ORDER BY id DESC`: most recently applied first), plus `tstamp` for
     /// status; the casts read both the serial and identity shapes and a `timestamptz` column alike.
     pub(crate) list: String,
@@ -104,6 +108,8 @@ impl VersionTableSql {
             insert_zero: format!("INSERT INTO {table} (version_id, is_applied) VALUES (0, true)"),
             insert: format!("INSERT INTO {table} (version_id, is_applied) VALUES ($1, $2)"),
             delete: format!("DELETE FROM {table} WHERE version_id=$1"),
+            insert_prefix: format!("INSERT INTO {table} (version_id, is_applied)"),
+            delete_prefix: format!("DELETE FROM {table} WHERE version_id="),
             list: format!(
                 "SELECT version_id::bigint, is_applied, tstamp::timestamp FROM {table} ORDER BY id DESC"
             ),

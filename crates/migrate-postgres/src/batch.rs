@@ -1,0 +1,114 @@
+//! Batching a transactional migration's statements into few simple-protocol round trips, and mapping a
+//! server error back to the statement it came from.
+//!
+//! Statements are joined with `\n;\n`: the newline ends any trailing `--` comment, and the extra `;` is an
+//! empty statement, which PostgreSQL ignores, so a statement without a final `;` (allowed inside
+//! StatementBegin/StatementEnd) still ends where it did when sent alone.
+
+use migrate_core::Statement;
+
+/// Joined statements stop growing past this many bytes (a 50 MB migration takes about 50 round trips).
+pub(crate) const BATCH_BYTES: usize = 1 << 20;
+
+/// One round trip: SQL text plus where each statement starts in it.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    pub(crate) sql: String,
+    /// `(byte offset in sql, statement index)`, ascending.
+    starts: Vec<(usize, usize)>,
+    /// Where the statements end (the transaction prefix precedes the first, bookkeeping follows this).
+    statements_end: usize,
+}
+
+/// Where a server error position points.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ErrorSite {
+    /// Inside statement `index`, at this 1-based character position of its text.
+    Statement { index: usize, position: usize },
+    /// In the transaction prefix or the bookkeeping.
+    Bookkeeping,
+}
+
+impl Batch {
+    /// Builds the batch starting at statement `next`: `prefix`, then statements while they fit, then
+    /// `suffix` if that was the last statement. Returns the batch and the index after its last statement.
+    pub(crate) fn build(prefix: &str, statements: &[Statement<'_>], next: usize, suffix: &str) -> (Batch, usize) {
+        let mut sql = String::from(prefix);
+        let mut starts = Vec::new();
+        let mut index = next;
+        while let Some(statement) = statements.get(index) {
+            if !starts.is_empty() && sql.len() + statement.text().len() > BATCH_BYTES {
+                break;
+            }
+            starts.push((sql.len(), index));
+            sql.push_str(statement.text());
+            sql.push_str("\n;\n");
+            index += 1;
+        }
+        let statements_end = sql.len();
+        if index == statements.len() {
+            sql.push_str(suffix);
+        }
+        (Batch { sql, starts, statements_end }, index)
+    }
+
+    /// The statements this batch holds.
+    pub(crate) fn statement_range(&self) -> Option<(usize, usize)> {
+        Some((self.starts.first()?.1, self.starts.last()?.1))
+    }
+
+    /// Maps a 1-based character position in `sql` (as PostgreSQL reports it) to its site.
+    pub(crate) fn site(&self, position: usize) -> ErrorSite {
+        let Some((byte, _)) = self.sql.char_indices().nth(position.saturating_sub(1)) else {
+            return ErrorSite::Bookkeeping;
+        };
+        if byte >= self.statements_end {
+            return ErrorSite::Bookkeeping;
+        }
+        let slot = self.starts.partition_point(|(start, _)| *start <= byte);
+        let Some(&(start, index)) = slot.checked_sub(1).and_then(|s| self.starts.get(s)) else {
+            return ErrorSite::Bookkeeping;
+        };
+        let position = self.sql[start..byte].chars().count() + 1;
+        ErrorSite::Statement { index, position }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_map_back_to_statements() {
+        let statements = [
+            Statement::new("SELECT 1;", 2),
+            Statement::new("SELECT é -- no semicolon", 4),
+            Statement::new("SELECT bad;", 9),
+        ];
+        let (batch, next) = Batch::build("BEGIN;\n", &statements, 0, "COMMIT");
+        assert_eq!(next, 3);
+        assert_eq!(batch.sql, "BEGIN;\nSELECT 1;\n;\nSELECT é -- no semicolon\n;\nSELECT bad;\n;\nCOMMIT");
+        let char_position = |needle: &str| batch.sql[..batch.sql.find(needle).unwrap()].chars().count() + 1;
+        assert_eq!(batch.site(char_position("bad")), ErrorSite::Statement { index: 2, position: 8 });
+        assert_eq!(batch.site(char_position("é")), ErrorSite::Statement { index: 1, position: 8 });
+        assert_eq!(batch.site(char_position("COMMIT")), ErrorSite::Bookkeeping);
+        assert_eq!(batch.site(1), ErrorSite::Bookkeeping);
+        assert_eq!(batch.statement_range(), Some((0, 2)));
+    }
+
+    #[test]
+    fn large_migrations_split_into_batches() {
+        let text = format!("SELECT '{}';", "x".repeat(1000));
+        let statements: Vec<Statement<'_>> = (0..3000).map(|i| Statement::new(text.as_str(), i + 1)).collect();
+        let mut next = 0;
+        let mut batches = 0;
+        while next < statements.len() {
+            let (batch, after) = Batch::build("", &statements, next, "COMMIT");
+            assert!(batch.sql.len() <= BATCH_BYTES + 1100);
+            assert_eq!(batch.sql.ends_with("COMMIT"), after == statements.len());
+            next = after;
+            batches += 1;
+        }
+        assert_eq!(batches, 3);
+    }
+}
