@@ -133,9 +133,7 @@ pub enum ChScheme {
 #[non_exhaustive]
 pub enum DsnError {
     /// The DSN is not a URL.
-    #[error(
-        "unrecognised DSN: expected a URL such as http://host:8123/db or clickhouse://host:9000/db"
-    )]
+    #[error("unrecognised DSN: expected a URL such as http://host:8123/db or clickhouse://host:9000/db")]
     UnrecognisedFormat,
     /// The DSN is a URL with another scheme.
     #[error("unsupported URL scheme `{scheme}`: expected http, https, clickhouse or tcp")]
@@ -208,15 +206,11 @@ impl ChConnSpec {
             "clickhouse" | "tcp" => SchemeKind::Native,
             _ => {
                 let is_scheme = !scheme.is_empty()
-                    && scheme
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+                    && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
                 if !is_scheme {
                     return Err(DsnError::UnrecognisedFormat);
                 }
-                return Err(DsnError::UnsupportedScheme {
-                    scheme: scheme.to_owned(),
-                });
+                return Err(DsnError::UnsupportedScheme { scheme: scheme.to_owned() });
             }
         };
         let parts = syntax::split_url(rest)?;
@@ -441,9 +435,7 @@ impl RawDsn {
             "password" => self.password = Some(value),
             "secure" => self.secure = Some(parse_flag("secure", value)?),
             "skip_verify" => self.skip_verify = parse_flag("skip_verify", value)?,
-            "ca_file" => {
-                self.ca_file = Some(PathBuf::from(value)).filter(|f| !f.as_os_str().is_empty())
-            }
+            "ca_file" => self.ca_file = Some(PathBuf::from(value)).filter(|f| !f.as_os_str().is_empty()),
             "dial_timeout" => self.connect_timeout = Some(parse_timeout("dial_timeout", value)?),
             "read_timeout" => self.query_timeout = Some(parse_timeout("read_timeout", value)?),
             "http_port" => match value.parse::<u16>() {
@@ -461,22 +453,12 @@ impl RawDsn {
             "protocol" => match value.to_ascii_lowercase().as_str() {
                 "http" => self.http_protocol = true,
                 "native" => self.http_protocol = false,
-                _ => {
-                    return Err(DsnError::InvalidValue {
-                        key: "protocol",
-                        value,
-                        reason: "expected native or http",
-                    })
-                }
+                _ => return Err(DsnError::InvalidValue { key: "protocol", value, reason: "expected native or http" }),
             },
             "x-cluster" | "x-cluster-name" | "cluster" => {
                 self.cluster = Some(value).filter(|name| !name.is_empty());
             }
-            key if RESERVED_KEYS.contains(&key) => {
-                return Err(DsnError::ReservedParam {
-                    key: key.to_owned(),
-                })
-            }
+            key if RESERVED_KEYS.contains(&key) => return Err(DsnError::ReservedParam { key: key.to_owned() }),
             key if CLIENT_ONLY_KEYS.contains(&key) || key.starts_with("x-") => {
                 set_pair(&mut self.ignored_params, key, value);
             }
@@ -493,11 +475,7 @@ impl RawDsn {
         Ok(())
     }
 
-    fn resolve(
-        self,
-        kind: SchemeKind,
-        hosts: Vec<syntax::UrlHost>,
-    ) -> Result<ChConnSpec, DsnError> {
+    fn resolve(self, kind: SchemeKind, hosts: Vec<syntax::UrlHost>) -> Result<ChConnSpec, DsnError> {
         if kind == SchemeKind::Https && self.secure == Some(false) {
             return Err(DsnError::ConflictingTls);
         }
@@ -520,18 +498,12 @@ impl RawDsn {
         };
         let mut resolved = Vec::with_capacity(hosts.len());
         for entry in hosts {
-            let host = if entry.host.is_empty() {
-                "localhost".to_owned()
-            } else {
-                entry.host
-            };
+            let host = if entry.host.is_empty() { "localhost".to_owned() } else { entry.host };
             check_host(&host)?;
             resolved.push((host, http_port(entry.port)?));
         }
         let mut resolved = resolved.into_iter();
-        let (host, port) = resolved
-            .next()
-            .unwrap_or_else(|| ("localhost".to_owned(), default_port));
+        let (host, port) = resolved.next().unwrap_or_else(|| ("localhost".to_owned(), default_port));
 
         let non_empty = |value: Option<String>| value.filter(|v| !v.is_empty());
         let nonzero = |timeout: Option<Duration>| timeout.filter(|t| !t.is_zero());
@@ -559,11 +531,7 @@ fn parse_flag(key: &'static str, value: String) -> Result<bool, DsnError> {
     match value.as_str() {
         "" | "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
-        _ => Err(DsnError::InvalidValue {
-            key,
-            value,
-            reason: "expected true or false",
-        }),
+        _ => Err(DsnError::InvalidValue { key, value, reason: "expected true or false" }),
     }
 }
 
@@ -589,9 +557,7 @@ fn set_pair(pairs: &mut Vec<(String, String)>, key: &str, value: String) {
 /// Whether `name` can be a ClickHouse setting: letters, digits and `_`, not starting with a digit.
 fn is_setting_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
@@ -606,9 +572,7 @@ fn check_host(host: &str) -> Result<(), DsnError> {
         }
         return Ok(());
     }
-    let is_name = host
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
+    let is_name = host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
     if !is_name {
         return Err(DsnError::InvalidUrlHost {
             reason: "a host name may only hold ASCII letters, digits, '-', '.' and '_'",
@@ -661,12 +625,6 @@ struct RedactedParams<'a>(&'a [(String, String)]);
 
 impl fmt::Debug for RedactedParams<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list()
-            .entries(
-                self.0
-                    .iter()
-                    .map(|(key, value)| (key, redact_if_secret(key, value))),
-            )
-            .finish()
+        f.debug_list().entries(self.0.iter().map(|(key, value)| (key, redact_if_secret(key, value)))).finish()
     }
 }

@@ -16,11 +16,7 @@ use crate::dsn::DsnError;
 
 /// The characters percent-encoded in every URL part we write: all but ASCII alphanumerics and
 /// `-`, `.`, `_`, `~`.
-pub(crate) const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+pub(crate) const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// The parts of a URL after `scheme://`, still percent-encoded.
 #[derive(Debug)]
@@ -56,12 +52,7 @@ pub(crate) fn split_url(rest: &str) -> Result<UrlParts<'_>, DsnError> {
         Some((path, query)) => (path, Some(query)),
         None => (tail, None),
     };
-    Ok(UrlParts {
-        userinfo,
-        hosts,
-        path: path.strip_prefix('/'),
-        query,
-    })
+    Ok(UrlParts { userinfo, hosts, path: path.strip_prefix('/'), query })
 }
 
 /// One entry of a URL host list: the decoded host (brackets removed) and the port.
@@ -81,9 +72,7 @@ pub(crate) fn split_hosts(list: &str) -> Result<Vec<UrlHost>, DsnError> {
 fn split_host(entry: &str) -> Result<UrlHost, DsnError> {
     let (host, port) = if let Some(bracketed) = entry.strip_prefix('[') {
         let Some((literal, after)) = bracketed.split_once(']') else {
-            return Err(DsnError::InvalidUrlHost {
-                reason: "an IPv6 address has no closing ']'",
-            });
+            return Err(DsnError::InvalidUrlHost { reason: "an IPv6 address has no closing ']'" });
         };
         let port = match after {
             "" => None,
@@ -97,9 +86,7 @@ fn split_host(entry: &str) -> Result<UrlHost, DsnError> {
             },
         };
         if !literal.contains(':') {
-            return Err(DsnError::InvalidUrlHost {
-                reason: "brackets may only hold an IPv6 address",
-            });
+            return Err(DsnError::InvalidUrlHost { reason: "brackets may only hold an IPv6 address" });
         }
         (literal, port)
     } else {
@@ -123,10 +110,7 @@ fn split_host(entry: &str) -> Result<UrlHost, DsnError> {
             }
         }
     };
-    Ok(UrlHost {
-        host: decode(host, "host")?,
-        port,
-    })
+    Ok(UrlHost { host: decode(host, "host")?, port })
 }
 
 /// Splits a URL query into decoded `(key, value)` pairs, as Go's `url.ParseQuery` does for
@@ -151,10 +135,7 @@ pub(crate) fn split_query(query: &str) -> Result<Vec<(String, String)>, DsnError
 /// `part` names the URL part for the error message.
 pub(crate) fn decode(text: &str, part: &'static str) -> Result<String, DsnError> {
     let escapes_ok = text.split('%').skip(1).all(|after_percent| {
-        after_percent
-            .as_bytes()
-            .get(..2)
-            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+        after_percent.as_bytes().get(..2).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
     });
     if !escapes_ok {
         return Err(DsnError::PercentEncoding { part });
@@ -193,9 +174,7 @@ pub(crate) fn parse_go_duration(text: &str) -> Option<Duration> {
         if int_digits.is_empty() && frac_digits.is_empty() {
             return None;
         }
-        let unit_len = after_number
-            .find(|c: char| c == '.' || c.is_ascii_digit())
-            .unwrap_or(after_number.len());
+        let unit_len = after_number.find(|c: char| c == '.' || c.is_ascii_digit()).unwrap_or(after_number.len());
         let (unit, next) = after_number.split_at(unit_len);
         let nanos_per_unit: u128 = match unit {
             "ns" => 1,
@@ -206,11 +185,7 @@ pub(crate) fn parse_go_duration(text: &str) -> Option<Duration> {
             "h" => 3_600_000_000_000,
             _ => return None,
         };
-        let int: u128 = if int_digits.is_empty() {
-            0
-        } else {
-            int_digits.parse().ok()?
-        };
+        let int: u128 = if int_digits.is_empty() { 0 } else { int_digits.parse().ok()? };
         total_nanos = total_nanos.checked_add(int.checked_mul(nanos_per_unit)?)?;
         // Digits past the 18th cannot change the result by a nanosecond.
         let frac_digits = frac_digits.get(..18).unwrap_or(frac_digits);

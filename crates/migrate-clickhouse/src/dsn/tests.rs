@@ -45,10 +45,7 @@ fn summary(spec: &ChConnSpec) -> String {
     if let Some(cluster) = &spec.cluster {
         write!(out, " cluster={cluster}").unwrap();
     }
-    let lists = [
-        ("settings", &spec.settings),
-        ("ignored", &spec.ignored_params),
-    ];
+    let lists = [("settings", &spec.settings), ("ignored", &spec.ignored_params)];
     for (name, list) in lists {
         if !list.is_empty() {
             let items: Vec<String> = list.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -61,59 +58,20 @@ fn summary(spec: &ChConnSpec) -> String {
 #[test]
 fn http_urls() {
     let cases: &[(&str, &str)] = &[
-        (
-            "http://user:pass@host:8123/?database=db",
-            r#"http host:8123 user=user password=Some("pass") db=db"#,
-        ),
-        (
-            "http://u:p@host:8123/db",
-            r#"http host:8123 user=u password=Some("p") db=db"#,
-        ),
-        (
-            "https://host/db",
-            "https host:8443 user=default password=None db=db",
-        ),
-        (
-            "http://host",
-            "http host:8123 user=default password=None db=default",
-        ),
-        (
-            "HTTP://HOST:9000/db",
-            "http HOST:9000 user=default password=None db=db",
-        ),
-        (
-            " http://h/my%20db?database=&user= \n",
-            "http h:8123 user=default password=None db=default",
-        ),
-        (
-            "http://u:p@ss:w#rd@h/db",
-            r#"http h:8123 user=u password=Some("p@ss:w#rd") db=db"#,
-        ),
-        (
-            "http://u:%2F%3F%25%2B@h/",
-            r#"http h:8123 user=u password=Some("/?%+") db=default"#,
-        ),
+        ("http://user:pass@host:8123/?database=db", r#"http host:8123 user=user password=Some("pass") db=db"#),
+        ("http://u:p@host:8123/db", r#"http host:8123 user=u password=Some("p") db=db"#),
+        ("https://host/db", "https host:8443 user=default password=None db=db"),
+        ("http://host", "http host:8123 user=default password=None db=default"),
+        ("HTTP://HOST:9000/db", "http HOST:9000 user=default password=None db=db"),
+        (" http://h/my%20db?database=&user= \n", "http h:8123 user=default password=None db=default"),
+        ("http://u:p@ss:w#rd@h/db", r#"http h:8123 user=u password=Some("p@ss:w#rd") db=db"#),
+        ("http://u:%2F%3F%25%2B@h/", r#"http h:8123 user=u password=Some("/?%+") db=default"#),
         // `+` is a space in the query (clickhouse-go) but not in the userinfo.
-        (
-            "http://u:a+b@h/?password=c+d%2B",
-            r#"http h:8123 user=u password=Some("c d+") db=default"#,
-        ),
-        (
-            "http://u:a+b@h/",
-            r#"http h:8123 user=u password=Some("a+b") db=default"#,
-        ),
-        (
-            "http://[::1]:8124/",
-            "http ::1:8124 user=default password=None db=default",
-        ),
-        (
-            "http:///db",
-            "http localhost:8123 user=default password=None db=db",
-        ),
-        (
-            "http://h/db?secure=1",
-            "https h:8443 user=default password=None db=db",
-        ),
+        ("http://u:a+b@h/?password=c+d%2B", r#"http h:8123 user=u password=Some("c d+") db=default"#),
+        ("http://u:a+b@h/", r#"http h:8123 user=u password=Some("a+b") db=default"#),
+        ("http://[::1]:8124/", "http ::1:8124 user=default password=None db=default"),
+        ("http:///db", "http localhost:8123 user=default password=None db=db"),
+        ("http://h/db?secure=1", "https h:8443 user=default password=None db=db"),
         (
             "https://h:443/db?http_port=8443&skip_verify&ca_file=/etc/ca.pem",
             "https h:8443 user=default password=None db=db skip_verify ca=/etc/ca.pem",
@@ -131,54 +89,24 @@ fn clickhouse_go_dsns() {
             "clickhouse://user:pass@host:9000/db?secure=true&skip_verify=true&dial_timeout=5s&read_timeout=30s",
             r#"https host:8443 user=user password=Some("pass") db=db skip_verify connect=5s query=30s"#,
         ),
-        (
-            "tcp://host:9000?username=u&password=p&database=db",
-            r#"http host:8123 user=u password=Some("p") db=db"#,
-        ),
+        ("tcp://host:9000?username=u&password=p&database=db", r#"http host:8123 user=u password=Some("p") db=db"#),
         (
             "tcp://127.0.0.1:9000?username=u&database=db&debug=true",
             "http 127.0.0.1:8123 user=u password=None db=db ignored=[debug=true]",
         ),
-        (
-            "clickhouse://host",
-            "http host:8123 user=default password=None db=default",
-        ),
-        (
-            "clickhouse://host?secure",
-            "https host:8443 user=default password=None db=default",
-        ),
-        (
-            "clickhouse://host:9440/db",
-            "https host:8443 user=default password=None db=db",
-        ),
-        (
-            "clickhouse://host:9440/db?secure=false",
-            "http host:8123 user=default password=None db=db",
-        ),
-        (
-            "clickhouse://host:19000/db?http_port=18123",
-            "http host:18123 user=default password=None db=db",
-        ),
-        (
-            "clickhouse://host:8123/db?protocol=http",
-            "http host:8123 user=default password=None db=db",
-        ),
-        (
-            "clickhouse://host:8443/db?protocol=HTTP&secure=true",
-            "https host:8443 user=default password=None db=db",
-        ),
+        ("clickhouse://host", "http host:8123 user=default password=None db=default"),
+        ("clickhouse://host?secure", "https host:8443 user=default password=None db=default"),
+        ("clickhouse://host:9440/db", "https host:8443 user=default password=None db=db"),
+        ("clickhouse://host:9440/db?secure=false", "http host:8123 user=default password=None db=db"),
+        ("clickhouse://host:19000/db?http_port=18123", "http host:18123 user=default password=None db=db"),
+        ("clickhouse://host:8123/db?protocol=http", "http host:8123 user=default password=None db=db"),
+        ("clickhouse://host:8443/db?protocol=HTTP&secure=true", "https host:8443 user=default password=None db=db"),
         (
             "clickhouse://u:p@h1:9000,h2:9000,[::1]:9000/db",
             r#"http h1:8123 user=u password=Some("p") db=db fallback=h2:8123 fallback=::1:8123"#,
         ),
-        (
-            "clickhouse://h1,h2/db?secure=true",
-            "https h1:8443 user=default password=None db=db fallback=h2:8443",
-        ),
-        (
-            "clickhouse://[::1]:9000/db",
-            "http ::1:8123 user=default password=None db=db",
-        ),
+        ("clickhouse://h1,h2/db?secure=true", "https h1:8443 user=default password=None db=db fallback=h2:8443"),
+        ("clickhouse://[::1]:9000/db", "http ::1:8123 user=default password=None db=db"),
         (
             "clickhouse://h?dial_timeout=1m30s&read_timeout=1.5h",
             "http h:8123 user=default password=None db=default connect=90s query=5400s",
@@ -196,18 +124,9 @@ fn clickhouse_go_dsns() {
             "clickhouse://h/db?max_threads=2&max_threads=4",
             "http h:8123 user=default password=None db=db settings=[max_threads=4]",
         ),
-        (
-            "clickhouse://h/db?x-cluster=main",
-            "http h:8123 user=default password=None db=db cluster=main",
-        ),
-        (
-            "clickhouse://h/db?x-cluster-name=c2",
-            "http h:8123 user=default password=None db=db cluster=c2",
-        ),
-        (
-            "clickhouse://h/db?cluster=c1&x-cluster=",
-            "http h:8123 user=default password=None db=db",
-        ),
+        ("clickhouse://h/db?x-cluster=main", "http h:8123 user=default password=None db=db cluster=main"),
+        ("clickhouse://h/db?x-cluster-name=c2", "http h:8123 user=default password=None db=db cluster=c2"),
+        ("clickhouse://h/db?cluster=c1&x-cluster=", "http h:8123 user=default password=None db=db"),
         (
             "clickhouse://h/db?compress=lz4&max_open_conns=5&x-multi-statement=true&conn_max_lifetime=1h",
             "http h:8123 user=default password=None db=db \
@@ -226,10 +145,7 @@ fn errors() {
             "host:9000",
             "error: unrecognised DSN: expected a URL such as http://host:8123/db or clickhouse://host:9000/db",
         ),
-        (
-            "postgres://h/db",
-            "error: unsupported URL scheme `postgres`: expected http, https, clickhouse or tcp",
-        ),
+        ("postgres://h/db", "error: unsupported URL scheme `postgres`: expected http, https, clickhouse or tcp"),
         (
             "a b://h/db",
             "error: unrecognised DSN: expected a URL such as http://host:8123/db or clickhouse://host:9000/db",
@@ -239,10 +155,7 @@ fn errors() {
             "error: cannot tell the HTTP port for native port 19000: \
              add http_port=NNNN (9000 maps to 8123, 9440 to 8443)",
         ),
-        (
-            "https://h/db?secure=false",
-            "error: the URL scheme is https but secure=false: drop one of them",
-        ),
+        ("https://h/db?secure=false", "error: the URL scheme is https but secure=false: drop one of them"),
         (
             "http://u:p%zz@h/",
             "error: invalid percent-encoding in the password of the URL: \
@@ -258,22 +171,10 @@ fn errors() {
             "error: the URL has an '@' after its host: \
              percent-encode '@', '/' and '?' in the user name, password and database name",
         ),
-        (
-            "http://h:abc/",
-            "error: invalid port in the URL's host list: expected a number from 1 to 65535",
-        ),
-        (
-            "http://h:0/",
-            "error: invalid port in the URL's host list: expected a number from 1 to 65535",
-        ),
-        (
-            "http://h:65536/",
-            "error: invalid port in the URL's host list: expected a number from 1 to 65535",
-        ),
-        (
-            "http://[::1/",
-            "error: invalid host in the URL: an IPv6 address has no closing ']'",
-        ),
+        ("http://h:abc/", "error: invalid port in the URL's host list: expected a number from 1 to 65535"),
+        ("http://h:0/", "error: invalid port in the URL's host list: expected a number from 1 to 65535"),
+        ("http://h:65536/", "error: invalid port in the URL's host list: expected a number from 1 to 65535"),
+        ("http://[::1/", "error: invalid host in the URL: an IPv6 address has no closing ']'"),
         (
             "http://::1/",
             "error: invalid host in the URL: an IPv6 address must be written in brackets, as in [::1]:8123",
@@ -282,14 +183,8 @@ fn errors() {
             "http://[fe80::1%25eth0]/",
             "error: invalid host in the URL: not a valid IPv6 address (zone indices are not supported)",
         ),
-        (
-            "http://[nonsense]/",
-            "error: invalid host in the URL: brackets may only hold an IPv6 address",
-        ),
-        (
-            "http://[::g]/",
-            "error: invalid host in the URL: not a valid IPv6 address (zone indices are not supported)",
-        ),
+        ("http://[nonsense]/", "error: invalid host in the URL: brackets may only hold an IPv6 address"),
+        ("http://[::g]/", "error: invalid host in the URL: not a valid IPv6 address (zone indices are not supported)"),
         (
             "http://exa%20mple/",
             "error: invalid host in the URL: \
@@ -303,38 +198,17 @@ fn errors() {
             "clickhouse://h?read_timeout=-5s",
             "error: invalid read_timeout `-5s`: expected a non-negative Go duration such as 5s, 1m30s or 250ms",
         ),
-        (
-            "clickhouse://h?skip_verify=yes",
-            "error: invalid skip_verify `yes`: expected true or false",
-        ),
-        (
-            "clickhouse://h?secure=on",
-            "error: invalid secure `on`: expected true or false",
-        ),
-        (
-            "clickhouse://h?protocol=grpc",
-            "error: invalid protocol `grpc`: expected native or http",
-        ),
-        (
-            "clickhouse://h?http_port=0",
-            "error: invalid http_port `0`: expected a number from 1 to 65535",
-        ),
-        (
-            "http://h/?query=SELECT+1",
-            "error: `query` cannot be given in the DSN: the migrate client sets it",
-        ),
-        (
-            "http://h/?session_id=abc",
-            "error: `session_id` cannot be given in the DSN: the migrate client sets it",
-        ),
+        ("clickhouse://h?skip_verify=yes", "error: invalid skip_verify `yes`: expected true or false"),
+        ("clickhouse://h?secure=on", "error: invalid secure `on`: expected true or false"),
+        ("clickhouse://h?protocol=grpc", "error: invalid protocol `grpc`: expected native or http"),
+        ("clickhouse://h?http_port=0", "error: invalid http_port `0`: expected a number from 1 to 65535"),
+        ("http://h/?query=SELECT+1", "error: `query` cannot be given in the DSN: the migrate client sets it"),
+        ("http://h/?session_id=abc", "error: `session_id` cannot be given in the DSN: the migrate client sets it"),
         (
             "http://h/?bad-key=1",
             "error: `bad-key` is neither a known DSN parameter nor a valid ClickHouse setting name",
         ),
-        (
-            "http://h/?=1",
-            "error: `` is neither a known DSN parameter nor a valid ClickHouse setting name",
-        ),
+        ("http://h/?=1", "error: `` is neither a known DSN parameter nor a valid ClickHouse setting name"),
     ];
     for (dsn, expected) in cases {
         check(dsn, expected);
@@ -384,11 +258,7 @@ fn go_durations() {
     ];
     for duration in durations {
         let text = format_go_duration(duration);
-        assert_eq!(
-            parse_go_duration(&text),
-            Some(duration),
-            "formatted: {text}"
-        );
+        assert_eq!(parse_go_duration(&text), Some(duration), "formatted: {text}");
     }
 }
 
@@ -401,20 +271,12 @@ fn base_url_and_http_params() {
             "database=db max_execution_time=60",
         ),
         ("https://[::1]/", "https://[::1]:8443/", "database=default"),
-        (
-            "tcp://h1:9440,h2:9440?database=x",
-            "https://h1:8443/",
-            "database=x",
-        ),
+        ("tcp://h1:9440,h2:9440?database=x", "https://h1:8443/", "database=x"),
     ];
     for (dsn, expected_url, expected_params) in cases {
         let spec = ChConnSpec::parse(dsn).unwrap();
         assert_eq!(spec.base_url(), *expected_url, "dsn: {dsn}");
-        let params: Vec<String> = spec
-            .http_params()
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
+        let params: Vec<String> = spec.http_params().iter().map(|(k, v)| format!("{k}={v}")).collect();
         assert_eq!(params.join(" "), *expected_params, "dsn: {dsn}");
     }
 }
@@ -494,15 +356,7 @@ fn url_from_parts_round_trips() {
             for user in users {
                 for database in databases {
                     let params = [("log_comment", *password), ("max_threads", "2")];
-                    let url = ch_url_from_parts(
-                        ChScheme::Https,
-                        host,
-                        *port,
-                        user,
-                        Some(password),
-                        database,
-                        &params,
-                    );
+                    let url = ch_url_from_parts(ChScheme::Https, host, *port, user, Some(password), database, &params);
                     let spec = ChConnSpec::parse(&url).unwrap();
                     let expected = format!(
                         "https {host_summary} user={user} password={:?} db={database} \
@@ -519,27 +373,11 @@ fn url_from_parts_round_trips() {
 #[test]
 fn url_from_parts_shapes() {
     assert_eq!(
-        ch_url_from_parts(
-            ChScheme::Http,
-            "h",
-            Some(8123),
-            "u",
-            Some("p%41:@#?/ +w"),
-            "db",
-            &[]
-        ),
+        ch_url_from_parts(ChScheme::Http, "h", Some(8123), "u", Some("p%41:@#?/ +w"), "db", &[]),
         "http://u:p%2541%3A%40%23%3F%2F%20%2Bw@h:8123/db"
     );
     assert_eq!(
-        ch_url_from_parts(
-            ChScheme::Https,
-            "::1",
-            None,
-            "",
-            None,
-            "",
-            &[("a b", "c&d")]
-        ),
+        ch_url_from_parts(ChScheme::Https, "::1", None, "", None, "", &[("a b", "c&d")]),
         "https://[::1]/?a%20b=c%26d"
     );
 }
@@ -549,8 +387,7 @@ fn url_from_parts_shapes() {
 fn password_never_leaks() {
     let password = "s3cr%t:@/#? pä";
     let encoded: String = utf8_percent_encode(password, COMPONENT).collect();
-    let leaks =
-        |text: &str| text.contains("s3cr") || text.contains("pä") || text.contains("%C3%A4");
+    let leaks = |text: &str| text.contains("s3cr") || text.contains("pä") || text.contains("%C3%A4");
 
     let failing = [
         format!("clickhouse://u:{password}@h/db"),
@@ -572,20 +409,12 @@ fn password_never_leaks() {
         }
     }
 
-    let succeeding = [
-        format!("clickhouse://u:{encoded}@h/db"),
-        format!("http://h/db?password={encoded}&x-password={encoded}"),
-    ];
+    let succeeding =
+        [format!("clickhouse://u:{encoded}@h/db"), format!("http://h/db?password={encoded}&x-password={encoded}")];
     for dsn in &succeeding {
         let spec = ChConnSpec::parse(dsn).unwrap();
         assert_eq!(spec.password(), Some(password), "dsn: {dsn}");
-        let texts = [
-            spec.to_string(),
-            spec.redacted(),
-            spec.base_url(),
-            format!("{spec:?}"),
-            format!("{spec:#?}"),
-        ];
+        let texts = [spec.to_string(), spec.redacted(), spec.base_url(), format!("{spec:?}"), format!("{spec:#?}")];
         for text in texts {
             assert!(!leaks(&text), "dsn {dsn:?} leaked through {text:?}");
         }
