@@ -30,7 +30,7 @@ pub struct ChConfig {
     /// How long to wait for another runner's lock before failing (default 5 minutes, as goose's lockers).
     pub lock_wait: Duration,
     /// How long a lock claim lives without renewal (default 30 s, renewed every sixth of it, as goose's
-    /// table locker). A crashed runner's lock is taken over after this.
+    /// table locker; at least 5 s). A crashed runner's lock is taken over after this.
     pub lock_lease: Duration,
     /// How long to wait for a version-table deletion (a mutation) to finish (default 5 minutes).
     pub mutation_wait: Duration,

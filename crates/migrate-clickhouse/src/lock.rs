@@ -64,6 +64,8 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(20);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 /// How often a waiting runner says who holds the lock.
 const REPORT_EVERY: Duration = Duration::from_secs(5);
+/// The shortest lease: the holder relies on the lease minus about 2 s, and renews every sixth of it.
+pub(crate) const MIN_LEASE: Duration = Duration::from_secs(5);
 /// The `seq` of a release row: the highest, so ReplacingMergeTree keeps it over any renewal.
 const RELEASE_SEQ: u32 = u32::MAX;
 
@@ -121,7 +123,7 @@ impl LeaseLock {
     /// A lock for `owner` (unique per driver): `lease` is how long a claim lives without renewal, `wait`
     /// how long `acquire` tries.
     pub(crate) fn new(owner: String, lease: Duration, wait: Duration) -> LeaseLock {
-        LeaseLock { owner, lease, wait, attempts: 0, held: None }
+        LeaseLock { owner, lease: lease.max(MIN_LEASE), wait, attempts: 0, held: None }
     }
 
     /// The driver's owner id (`host-pid-random`), as it appears in the lock table.
