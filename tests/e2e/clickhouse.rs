@@ -340,6 +340,37 @@ async fn eight_concurrent_runners_apply_each_migration_once() {
     concurrent_runners("eight_runners", 8, 20).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_lock_excludes_under_contention() {
+    let db = ChDb::new("exclusion").await;
+    // Eight drivers take the lock five times each; an in-process counter sees any overlap.
+    let inside = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let spec = db.spec.clone();
+        let inside = inside.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut driver = ChDriver::connect(&spec, ChConfig::default()).await.unwrap();
+            for _ in 0..5 {
+                driver.acquire().await.unwrap();
+                assert_eq!(inside.fetch_add(1, std::sync::atomic::Ordering::SeqCst), 0, "two holders at once");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                inside.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                driver.release().await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    // Every claim ended released: none is live.
+    let live = db
+        .column("SELECT count() FROM (SELECT token, max(released) AS r FROM goose_db_version_lock GROUP BY token) WHERE r = 0")
+        .await;
+    assert_eq!(live, ["0"]);
+    db.drop_db().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_migrations_up_and_reset() {
     let db = ChDb::new("fifty").await;

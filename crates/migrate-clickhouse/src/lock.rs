@@ -61,7 +61,7 @@ const LEAD_POLL: Duration = Duration::from_millis(25);
 const LEAD_POLLS: u32 = 20;
 /// Back-off between attempts, doubled up to the maximum, each with up to 100 % jitter.
 const FIRST_BACKOFF: Duration = Duration::from_millis(20);
-const MAX_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_millis(500);
 /// How often a waiting runner says who holds the lock.
 const REPORT_EVERY: Duration = Duration::from_secs(5);
 /// The shortest lease: the holder relies on the lease minus about 2 s, and renews every sixth of it.
@@ -442,6 +442,32 @@ mod tests {
             describe_holder(&[claim("a", false), claim("b", true)], "a").as_deref(),
             Some("owner-b (holding, lease ends in 20 s)")
         );
+    }
+
+    #[tokio::test]
+    async fn a_lapsed_or_lost_lease_stops_the_holder() {
+        let mut lock = LeaseLock::new(owner_id(), Duration::from_secs(30), Duration::from_secs(1));
+        assert!(lock.check().is_ok(), "not holding: nothing to check");
+        let deadline = Instant::now() + Duration::from_millis(50);
+        let lease = Arc::new(Mutex::new(LeaseState { deadline, lost: None, last_error: Some("HTTP 503".to_owned()) }));
+        let heartbeat = tokio::spawn(async {});
+        lock.held = Some(Held { token: "t".to_owned(), ticket: 1, lease: lease.clone(), heartbeat });
+        assert!(lock.check().is_ok());
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        let error = lock.check().unwrap_err().to_string();
+        assert!(error.contains("lease lapsed (renewing failed: HTTP 503)"), "{error}");
+        lease.lock().unwrap().lost = Some("a renewal did not complete before the lease ended".to_owned());
+        let error = lock.check().unwrap_err().to_string();
+        assert!(error.contains("a renewal did not complete"), "{error}");
+    }
+
+    #[test]
+    fn leases_have_a_floor_and_a_margin() {
+        let lock = LeaseLock::new(owner_id(), Duration::from_secs(1), Duration::from_secs(1));
+        assert_eq!(lock.lease, MIN_LEASE);
+        assert_eq!(lock.usable_lease(), Duration::from_millis(2750));
+        let lock = LeaseLock::new(owner_id(), Duration::from_secs(30), Duration::from_secs(1));
+        assert_eq!(lock.usable_lease(), Duration::from_millis(26500));
     }
 
     #[test]
