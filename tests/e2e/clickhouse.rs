@@ -454,7 +454,8 @@ async fn connection_errors_never_show_the_password() {
     // Nothing listens on port 1.
     spec.port = 1;
     let error = ChDriver::connect(&spec, ChConfig::default()).await.unwrap_err();
-    assert!(error.to_string().starts_with("connecting to http://default@127.0.0.1:1/"), "{error}");
+    let text = error.to_string();
+    assert!(text.starts_with("connecting to http://default@") && text.contains(":1/"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -86,6 +86,13 @@ impl ChDriver {
         // Our own reads must see our own writes at once, whatever the DSN sets for the migrations.
         let overrides =
             [("async_insert", "0"), ("use_query_cache", "0")].into_iter().filter(|(name, _)| knows(name)).collect();
+        if let Some(cluster) = &spec.cluster {
+            // goose has no cluster mode: its table is a local MergeTree on the node the DSN names.
+            tracing::warn!(cluster = %cluster, "the DSN names a cluster; the version table is kept on this server only, as goose does");
+        }
+        if !spec.fallback_hosts.is_empty() {
+            tracing::warn!(hosts = ?spec.fallback_hosts, "the DSN lists several hosts; only the first is used");
+        }
         let owner = owner_id();
         tracing::debug!(server = %client.target(), version = %server_version, owner = %owner, "connected to ClickHouse");
         Ok(ChDriver {

@@ -138,7 +138,9 @@ impl ChClient {
             url.extend(utf8_percent_encode(value, PARAM));
         };
         for (key, value) in &self.params {
-            if !options.overrides.iter().any(|(k, _)| k == key) {
+            // The client's own parameters win over a DSN setting of the same name.
+            let replaced = options.overrides.iter().any(|(k, _)| k == key) || key == "wait_end_of_query";
+            if !replaced {
                 push(key, value);
             }
         }
@@ -260,7 +262,9 @@ mod tests {
 
     #[test]
     fn urls_carry_settings_and_no_password() {
-        let spec = ChConnSpec::parse("clickhouse://u:s%26cret@h:9000/db?max_threads=2&async_insert=1").unwrap();
+        let spec =
+            ChConnSpec::parse("clickhouse://u:s%26cret@h:9000/db?max_threads=2&async_insert=1&wait_end_of_query=0")
+                .unwrap();
         let client = ChClient::new(&spec).unwrap();
         let url = client.url_for(RequestOptions { session: Some("s 1"), overrides: &[("async_insert", "0")] });
         assert_eq!(url, "http://h:8123/?database=db&max_threads=2&async_insert=0&session_id=s%201&wait_end_of_query=1");

@@ -218,3 +218,27 @@ pub fn sql_catalog(table: &TableName, default_database: &str) -> Vec<(&'static s
         ("live claims", sql.live_claims()),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The exact SQL the driver sends: a change here is a change to what runs on users' servers, and
+    /// `scripts/chdb/check.py` runs the same texts on a current engine.
+    #[test]
+    fn catalog() {
+        let text: String = sql_catalog(&TableName::goose_default(), "default")
+            .iter()
+            .map(|(what, sql)| format!("-- {what}\n{sql}\n"))
+            .collect();
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn qualified_names_reach_every_table() {
+        let sql = Sql::new(&TableName::parse("analytics.versions").unwrap(), "default");
+        assert!(sql.pending_mutations().contains("database = 'analytics' AND table = 'versions'"));
+        assert!(sql.list_progress().contains("FROM `analytics`.`versions_progress`"));
+        assert!(sql.live_claims().contains("FROM `analytics`.`versions_lock`"));
+    }
+}
