@@ -435,7 +435,7 @@ async fn a_crashed_holders_lease_is_taken_over_after_it_expires() {
     let mut taker = db.driver(ChConfig { lock_wait: Duration::from_secs(30), ..ChConfig::default() }).await;
     taker.acquire().await.unwrap();
     let waited = started.elapsed();
-    assert!(waited <= lease + Duration::from_secs(2), "took over after {waited:?}");
+    assert!(waited <= lease + Duration::from_secs(5), "took over after {waited:?}");
     taker.release().await.unwrap();
     db.drop_db().await;
 }

@@ -107,6 +107,9 @@ impl ChError {
     }
 }
 
+/// The longest message kept from an error answer, in characters.
+const MAX_MESSAGE: usize = 4000;
+
 /// An error answer of the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerError {
@@ -151,8 +154,14 @@ impl ServerError {
             }
         }
         let message = message.strip_prefix("DB::Exception: ").unwrap_or(message).trim();
-        let message =
-            if message.is_empty() { format!("HTTP status {status} with an empty body") } else { message.to_owned() };
+        let message = match message {
+            "" => format!("HTTP status {status} with an empty body"),
+            // A proxy's error page, say: enough to recognise it.
+            long if long.chars().count() > MAX_MESSAGE => {
+                format!("{}... ({} bytes)", long.chars().take(MAX_MESSAGE).collect::<String>(), long.len())
+            }
+            message => message.to_owned(),
+        };
         ServerError { status, code, name, message }
     }
 
@@ -242,5 +251,8 @@ mod tests {
         assert_eq!(error.to_string(), "ClickHouse answered HTTP 502: HTTP status 502 with an empty body");
         let error = ServerError::from_answer(500, None, "Code: x");
         assert_eq!(error.code(), None);
+        let page = format!("<html>{}</html>", "é".repeat(5000));
+        let error = ServerError::from_answer(502, None, &page);
+        assert!(error.message().ends_with("... (10013 bytes)"), "{}", error.message());
     }
 }
