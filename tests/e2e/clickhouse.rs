@@ -441,6 +441,35 @@ async fn a_crashed_holders_lease_is_taken_over_after_it_expires() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lease_is_renewed_through_long_statements() {
+    let db = ChDb::new("renewal").await;
+    let dir = TempDir::new("ch-renewal");
+    // 7.5 s of statements under a 5 s lease (2.75 s usable): it only completes if renewals work.
+    dir.write(
+        "00001_slow.sql",
+        "-- +goose Up\nSELECT sleep(2.5);\nSELECT sleep(2.5);\nSELECT sleep(2.5);\n-- +goose Down\nSELECT 1;\n",
+    );
+    let migrations = load(&dir.0);
+    let spec = db.spec.clone();
+    let slow = tokio::spawn(async move {
+        let mut driver =
+            ChDriver::connect(&spec, ChConfig { lock_lease: Duration::from_secs(5), ..ChConfig::default() })
+                .await
+                .unwrap();
+        run(&mut driver, &migrations, Command::Up).await.map(|o| steps(&o))
+    });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Meanwhile nobody else gets the lock, although the holder's first claim has long expired.
+    let mut waiter = db.driver(ChConfig { lock_wait: Duration::from_secs(5), ..ChConfig::default() }).await;
+    let error = waiter.acquire().await.unwrap_err();
+    assert!(error.to_string().contains("timed out"), "{error}");
+    assert_eq!(slow.await.unwrap().unwrap(), ["up 1"]);
+    waiter.acquire().await.unwrap();
+    waiter.release().await.unwrap();
+    db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_errors_never_show_the_password() {
     let url = harness::ch_url();
     let mut spec = ChConnSpec::parse(&url).unwrap();
