@@ -155,7 +155,11 @@ impl LeaseLock {
             self.attempts += 1;
             let token = format!("{}-{}", self.owner, self.attempts);
             let sent = Instant::now();
-            bk.execute(&sql.write_lock_row(&self.row(&token, ticket, 0, false, false))).await?;
+            if let Err(error) = bk.execute(&sql.write_lock_row(&self.row(&token, ticket, 0, false, false))).await {
+                // The insert may have landed all the same (a timeout): withdraw so it blocks nobody.
+                self.withdraw(bk, sql, &token, ticket).await;
+                return Err(error);
+            }
             let claims = match self.contend(bk, sql, &token, sent).await {
                 Ok(Ok(deadline)) => {
                     self.start_holding(bk, sql, token, ticket, deadline);
