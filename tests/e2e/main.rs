@@ -9,3 +9,6 @@ mod support;
 
 /// The PostgreSQL driver: every command, locking, failures, goose interoperability, the corpus.
 mod postgres;
+
+/// The ClickHouse driver: every command, resumable failures, the lease lock, goose interoperability, the corpus.
+mod clickhouse;

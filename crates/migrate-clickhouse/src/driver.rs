@@ -1,0 +1,366 @@
+//! The ClickHouse driver: migration statements go one by one through one HTTP session (so a `SET` carries
+//! over, as on goose's native connection); the version table, the progress log and the lock are written
+//! outside that session.
+//!
+//! ClickHouse has no transactions: the driver says so ([`Capabilities`] `transactions: false`), the runner
+//! sends each statement on its own, records progress after each one, and records the version at the end.
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use migrate_core::{
+    AppliedRow, BoxError, Capabilities, Direction, Driver, Executor, Lock, Progress, ProgressStore, Statement,
+    StatementFailure, Version, VersionStore,
+};
+
+use crate::dsn::ChConnSpec;
+use crate::error::{code, ChError};
+use crate::http::{Bookkeeping, ChClient, RequestOptions};
+use crate::lock::{owner_id, LeaseLock};
+use crate::progress::{direction_text, parse_row as parse_progress, Sequence};
+use crate::sql::Sql;
+use crate::table::TableName;
+
+/// How the driver behaves. Start from [`ChConfig::default`] and change what you need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChConfig {
+    /// goose's version table (default `goose_db_version`); the companion tables are `<table>_progress` and
+    /// `<table>_lock` in the same database.
+    pub table: TableName,
+    /// How long to wait for another runner's lock before failing (default 5 minutes, as goose's lockers).
+    pub lock_wait: Duration,
+    /// How long a lock claim lives without renewal (default 30 s, renewed every sixth of it, as goose's
+    /// table locker; at least 5 s). A crashed runner's lock is taken over after this.
+    pub lock_lease: Duration,
+    /// How long to wait for a version-table deletion (a mutation) to finish (default 5 minutes).
+    pub mutation_wait: Duration,
+}
+
+impl Default for ChConfig {
+    fn default() -> ChConfig {
+        ChConfig {
+            table: TableName::goose_default(),
+            lock_wait: Duration::from_secs(300),
+            lock_lease: Duration::from_secs(30),
+            mutation_wait: Duration::from_secs(300),
+        }
+    }
+}
+
+/// A migration driver over ClickHouse's HTTP interface.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use migrate_clickhouse::{ChConfig, ChConnSpec, ChDriver};
+/// use migrate_core::{migrate, resolve, Command, DirectorySource, PlanRequest, RunOptions};
+///
+/// let spec = ChConnSpec::parse("clickhouse://default@127.0.0.1:9000/analytics")?;
+/// let mut driver = ChDriver::connect(&spec, ChConfig::default()).await?;
+/// let migrations = resolve(&DirectorySource::new("migrations"), &[])?;
+/// let request = PlanRequest { command: Command::Up, allow_missing: false, no_versioning: false };
+/// migrate(&mut driver, &migrations, &request, &RunOptions { lock: true }, &|_| None, &mut |_| {}).await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct ChDriver {
+    client: ChClient,
+    bookkeeping: Bookkeeping,
+    session: String,
+    sql: Sql,
+    config: ChConfig,
+    server_version: String,
+    /// Whether goose's `... SETTINGS mutations_sync = 2` delete works here (not on 18.x).
+    sync_delete: bool,
+    lock: LeaseLock,
+    sequence: Sequence,
+}
+
+impl ChDriver {
+    /// Connects to the server a parsed DSN names: reads its version and settings once.
+    pub async fn connect(spec: &ChConnSpec, config: ChConfig) -> Result<ChDriver, ChError> {
+        let client = ChClient::new(spec)?;
+        let version = client.query(Sql::server_version()).await?;
+        let server_version = version.first().and_then(|row| row.first()).cloned().unwrap_or_default();
+        let known: Vec<String> = client.query(Sql::known_settings()).await?.into_iter().flatten().collect();
+        let knows = |name: &str| known.iter().any(|k| k == name);
+        // Our own reads must see our own writes at once, whatever the DSN sets for the migrations.
+        let overrides =
+            [("async_insert", "0"), ("use_query_cache", "0")].into_iter().filter(|(name, _)| knows(name)).collect();
+        if let Some(cluster) = &spec.cluster {
+            // goose has no cluster mode: its table is a local MergeTree on the node the DSN names.
+            tracing::warn!(cluster = %cluster, "the DSN names a cluster; the version table is kept on this server only, as goose does");
+        }
+        if !spec.fallback_hosts.is_empty() {
+            tracing::warn!(hosts = ?spec.fallback_hosts, "the DSN lists several hosts; only the first is used");
+        }
+        let owner = owner_id();
+        tracing::debug!(server = %client.target(), version = %server_version, owner = %owner, "connected to ClickHouse");
+        Ok(ChDriver {
+            bookkeeping: Bookkeeping::new(client.clone(), overrides),
+            session: format!("migrate-{owner}"),
+            sql: Sql::new(&config.table, &spec.database),
+            sync_delete: knows("mutations_sync"),
+            lock: LeaseLock::new(owner, config.lock_lease, config.lock_wait),
+            sequence: Sequence::default(),
+            server_version,
+            client,
+            config,
+        })
+    }
+
+    /// The client, for callers that run their own queries (outside the migration session).
+    pub fn client(&self) -> &ChClient {
+        &self.client
+    }
+
+    /// The server's `version()`, such as `18.16.1`.
+    pub fn server_version(&self) -> &str {
+        &self.server_version
+    }
+
+    /// This driver's id in the lock table (`host-pid-random`).
+    pub fn owner(&self) -> &str {
+        self.lock.owner()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ChConfig {
+        &self.config
+    }
+
+    /// Deletes a version's rows and waits until the mutation is done.
+    async fn delete_version(&mut self, version: i64) -> Result<(), ChError> {
+        if self.sync_delete {
+            match self.bookkeeping.execute(&self.sql.delete_version_sync(version)).await {
+                Ok(_) => return self.wait_for_mutations().await,
+                Err(error) if matches!(error.code(), Some(code::SYNTAX_ERROR | code::UNKNOWN_SETTING)) => {
+                    tracing::debug!(error = %error, "the server rejects SETTINGS mutations_sync; polling instead");
+                    self.sync_delete = false;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        self.bookkeeping.execute(&self.sql.delete_version_async(version)).await?;
+        self.wait_for_mutations().await
+    }
+
+    /// Waits until no mutation of the version table is pending, so reads see completed deletes.
+    async fn wait_for_mutations(&self) -> Result<(), ChError> {
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(5);
+        loop {
+            let pending: u64 =
+                self.bookkeeping.number(&self.sql.pending_mutations(), "reading system.mutations").await?;
+            if pending == 0 {
+                return Ok(());
+            }
+            let waited = started.elapsed();
+            if waited >= self.config.mutation_wait {
+                return Err(ChError::MutationTimeout { table: self.config.table.to_string(), waited, pending });
+            }
+            tokio::time::sleep(delay.min(self.config.mutation_wait.saturating_sub(waited))).await;
+            delay = (delay * 2).min(Duration::from_millis(200));
+        }
+    }
+
+    async fn next_seq(&mut self) -> Result<u64, ChError> {
+        if self.sequence.needs_start() {
+            let max = match self.bookkeeping.number(&self.sql.max_progress_seq(), "reading migration progress").await {
+                Ok(max) => max,
+                Err(error) if error.code() == Some(code::UNKNOWN_TABLE) => {
+                    self.bookkeeping.execute_create(&self.sql.create_progress_table()).await?;
+                    0
+                }
+                Err(error) => return Err(error),
+            };
+            self.sequence.start(max);
+        }
+        Ok(self.sequence.next())
+    }
+
+    async fn write_progress(
+        &mut self,
+        version: i64,
+        direction: &str,
+        done: usize,
+        total: usize,
+        checksum: &str,
+    ) -> Result<(), ChError> {
+        self.lock.check()?;
+        let seq = self.next_seq().await?;
+        let sql = self.sql.save_progress(version, direction, done as u64, total as u64, checksum, seq);
+        self.bookkeeping.execute(&sql).await.map(|_| ())
+    }
+
+    async fn run_statement(&self, statement: &Statement<'_>) -> Result<(), StatementFailure> {
+        self.lock.check().map_err(|error| StatementFailure::new(None, None, Box::new(error)))?;
+        let options = RequestOptions { session: Some(&self.session), overrides: &[] };
+        match self.client.send(statement.text(), options).await {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                let position = match &error {
+                    ChError::Server(server) => server.position().map(|p| char_position(statement.text(), p)),
+                    _ => None,
+                };
+                Err(StatementFailure::new(None, position, Box::new(error)))
+            }
+        }
+    }
+}
+
+/// The 1-based character position of ClickHouse's 1-based byte position.
+fn char_position(text: &str, byte_position: usize) -> usize {
+    text.char_indices().take_while(|(index, _)| *index < byte_position.saturating_sub(1)).count() + 1
+}
+
+fn parse_row(row: &[String]) -> Result<AppliedRow, ChError> {
+    let unexpected = || ChError::Unexpected { action: "reading the version table", text: row.join("\t") };
+    let [version, is_applied, tstamp] = row else { return Err(unexpected()) };
+    let version = version.parse().map_err(|_| unexpected())?;
+    let is_applied = match is_applied.as_str() {
+        "1" => true,
+        "0" => false,
+        _ => return Err(unexpected()),
+    };
+    // DateTime as the server prints it, in its time zone: goose shows that wall-clock time too.
+    let applied_at = chrono::NaiveDateTime::parse_from_str(tstamp, "%Y-%m-%d %H:%M:%S").ok();
+    Ok(AppliedRow::new(version, is_applied, applied_at))
+}
+
+#[async_trait]
+impl VersionStore for ChDriver {
+    async fn ensure_table(&mut self) -> Result<(), BoxError> {
+        self.lock.check()?;
+        let zero_rows =
+            match self.bookkeeping.number::<u64>(&self.sql.count_zero_rows(), "probing the version table").await {
+                Ok(count) => count,
+                Err(error) if error.code() == Some(code::UNKNOWN_TABLE) => {
+                    self.bookkeeping.execute_create(&self.sql.create_version_table()).await?;
+                    0
+                }
+                Err(error) => return Err(error.into()),
+            };
+        if zero_rows == 0 {
+            // goose writes (0, true) with the table; a table without it gets it now, as goose's Provider does.
+            self.bookkeeping.execute(&self.sql.insert_version(0)).await?;
+        }
+        self.bookkeeping.execute_create(&self.sql.create_progress_table()).await?;
+        Ok(())
+    }
+
+    async fn list_applied(&mut self) -> Result<Option<Vec<AppliedRow>>, BoxError> {
+        self.wait_for_mutations().await?;
+        match self.bookkeeping.query(&self.sql.list_versions()).await {
+            Ok(rows) => Ok(Some(rows.iter().map(|row| parse_row(row)).collect::<Result<_, _>>()?)),
+            Err(error) if error.code() == Some(code::UNKNOWN_TABLE) => Ok(None),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn record(&mut self, version: Version, direction: Direction) -> Result<(), BoxError> {
+        self.lock.check()?;
+        match direction {
+            Direction::Up => self.bookkeeping.execute(&self.sql.insert_version(version.get())).await.map(|_| ())?,
+            Direction::Down => self.delete_version(version.get()).await?,
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Executor for ChDriver {
+    async fn execute(&mut self, statement: &Statement<'_>) -> Result<(), StatementFailure> {
+        self.run_statement(statement).await
+    }
+
+    /// ClickHouse has no transactions and the runner never asks for one (see [`Driver::capabilities`]);
+    /// should it, the statements and the record run one after another, without atomicity.
+    async fn execute_in_transaction(
+        &mut self,
+        statements: &[Statement<'_>],
+        record: Option<(Version, Direction)>,
+    ) -> Result<(), StatementFailure> {
+        for (index, statement) in statements.iter().enumerate() {
+            self.run_statement(statement).await.map_err(|mut failure| {
+                failure.statement = Some(index);
+                failure
+            })?;
+        }
+        if let Some((version, direction)) = record {
+            self.record(version, direction).await.map_err(|error| StatementFailure::new(None, None, error))?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Lock for ChDriver {
+    async fn acquire(&mut self) -> Result<(), BoxError> {
+        self.sequence.reset();
+        let table = self.config.table.with_suffix("_lock").to_string();
+        self.lock.acquire(&self.bookkeeping, &self.sql, &table).await?;
+        Ok(())
+    }
+
+    async fn release(&mut self) -> Result<(), BoxError> {
+        self.sequence.reset();
+        self.lock.release(&self.bookkeeping, &self.sql).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ProgressStore for ChDriver {
+    fn keeps_progress(&self) -> bool {
+        true
+    }
+
+    async fn list_progress(&mut self) -> Result<Vec<Progress>, BoxError> {
+        match self.bookkeeping.query(&self.sql.list_progress()).await {
+            Ok(rows) => Ok(rows.iter().map(|row| parse_progress(row)).collect::<Result<_, _>>()?),
+            Err(error) if error.code() == Some(code::UNKNOWN_TABLE) => Ok(Vec::new()),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn save_progress(&mut self, progress: &Progress) -> Result<(), BoxError> {
+        let direction = direction_text(progress.direction);
+        let (version, done, total) = (progress.version.get(), progress.done, progress.total);
+        self.write_progress(version, direction, done, total, &progress.checksum).await?;
+        Ok(())
+    }
+
+    async fn clear_progress(&mut self, version: Version) -> Result<(), BoxError> {
+        self.write_progress(version.get(), "", 0, 0, "").await?;
+        Ok(())
+    }
+}
+
+impl Driver for ChDriver {
+    fn capabilities(&self) -> Capabilities {
+        Capabilities { transactions: false }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions() {
+        assert_eq!(char_position("SELEC 1", 1), 1);
+        assert_eq!(char_position("SELECT 'é', x", 13), 12);
+        assert_eq!(char_position("ab", 99), 3);
+    }
+
+    #[test]
+    fn version_rows() {
+        let row = |values: [&str; 3]| values.map(str::to_owned).to_vec();
+        let parsed = parse_row(&row(["20240101", "1", "2024-01-02 03:04:05"])).unwrap();
+        assert_eq!(parsed.version, 20240101);
+        assert!(parsed.is_applied);
+        assert_eq!(parsed.applied_at.unwrap().to_string(), "2024-01-02 03:04:05");
+        assert!(parse_row(&row(["1", "2", "x"])).is_err());
+        assert!(parse_row(&row(["1", "0", "odd"])).unwrap().applied_at.is_none());
+    }
+}

@@ -1,0 +1,244 @@
+//! Every SQL text the driver sends, built in one place from the table names, so that the statements the
+//! driver runs and the ones [`sql_catalog`] hands to the current-engine check (`scripts/chdb/check.py`) are
+//! the same strings.
+//!
+//! Values are never bound: the only values written into SQL are integers the driver produces, and strings
+//! (owner names, checksums, directions) passed through [`quote_string`].
+
+use crate::table::{quote_string, TableName};
+
+/// goose's version table (goose.md section 4) and the two companion tables.
+#[derive(Debug, Clone)]
+pub(crate) struct Sql {
+    /// goose's version table, quoted.
+    table: String,
+    /// Its database and table name as string literals, for `system.mutations`.
+    database_literal: String,
+    table_literal: String,
+    /// `<table>_progress`, quoted.
+    progress: String,
+    /// `<table>_lock`, quoted.
+    lock: String,
+}
+
+/// One row written to the lock table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LockRow<'a> {
+    pub(crate) token: &'a str,
+    pub(crate) owner: &'a str,
+    pub(crate) ticket: u64,
+    pub(crate) seq: u32,
+    pub(crate) held: bool,
+    pub(crate) released: bool,
+    pub(crate) lease_secs: u64,
+}
+
+impl Sql {
+    /// The SQL for `table`; `default_database` is the connection's, for unqualified names.
+    pub(crate) fn new(table: &TableName, default_database: &str) -> Sql {
+        Sql {
+            table: table.to_string(),
+            database_literal: quote_string(table.database().unwrap_or(default_database)),
+            table_literal: quote_string(table.table()),
+            progress: table.with_suffix("_progress").to_string(),
+            lock: table.with_suffix("_lock").to_string(),
+        }
+    }
+
+    // ---- the server ----
+
+    pub(crate) fn server_version() -> &'static str {
+        "SELECT version() FORMAT TabSeparated"
+    }
+
+    /// Which of the settings the driver cares about this server knows.
+    pub(crate) fn known_settings() -> &'static str {
+        "SELECT name FROM system.settings WHERE name IN ('mutations_sync', 'async_insert', 'use_query_cache') FORMAT TabSeparated"
+    }
+
+    // ---- goose's version table ----
+
+    /// goose's DDL, as its ClickHouse dialect writes it.
+    pub(crate) fn create_version_table(&self) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} (\n  version_id Int64,\n  is_applied UInt8,\n  date Date default now(),\n  tstamp DateTime default now()\n) ENGINE = MergeTree() ORDER BY (date)",
+            self.table
+        )
+    }
+
+    /// goose's Provider probes the table with version 0.
+    pub(crate) fn count_zero_rows(&self) -> String {
+        format!("SELECT count() FROM {} WHERE version_id = 0 FORMAT TabSeparated", self.table)
+    }
+
+    /// goose's insert, always with `is_applied` true.
+    pub(crate) fn insert_version(&self, version: i64) -> String {
+        format!("INSERT INTO {} (version_id, is_applied) VALUES ({version}, 1)", self.table)
+    }
+
+    /// goose's delete: a mutation that waits until it is done.
+    pub(crate) fn delete_version_sync(&self, version: i64) -> String {
+        format!("ALTER TABLE {} DELETE WHERE version_id = {version} SETTINGS mutations_sync = 2", self.table)
+    }
+
+    /// The same mutation for servers without `mutations_sync` (18.x): it returns at once and is waited for
+    /// through [`Sql::pending_mutations`].
+    pub(crate) fn delete_version_async(&self, version: i64) -> String {
+        format!("ALTER TABLE {} DELETE WHERE version_id = {version}", self.table)
+    }
+
+    /// Unfinished mutations of the version table; reads wait for 0 so that they see completed deletes.
+    pub(crate) fn pending_mutations(&self) -> String {
+        format!(
+            "SELECT count() FROM system.mutations WHERE database = {} AND table = {} AND is_done = 0 FORMAT TabSeparated",
+            self.database_literal, self.table_literal
+        )
+    }
+
+    /// goose's list (`ORDER BY version_id DESC`), newest row of a version first, with `tstamp` for status.
+    pub(crate) fn list_versions(&self) -> String {
+        format!(
+            "SELECT version_id, is_applied, tstamp FROM {} ORDER BY version_id DESC, tstamp DESC FORMAT TabSeparated",
+            self.table
+        )
+    }
+
+    // ---- progress of unfinished migrations ----
+
+    /// An append-only log: the newest row (highest `seq`) of a version wins, `done = 0` means cleared, and
+    /// ReplacingMergeTree folds old rows away in the background. No mutation is ever needed.
+    pub(crate) fn create_progress_table(&self) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} (\n  version_id Int64,\n  direction String,\n  done UInt32,\n  total UInt32,\n  checksum String,\n  seq UInt64,\n  updated DateTime DEFAULT now()\n) ENGINE = ReplacingMergeTree(seq) ORDER BY (version_id)",
+            self.progress
+        )
+    }
+
+    pub(crate) fn save_progress(
+        &self,
+        version: i64,
+        direction: &str,
+        done: u64,
+        total: u64,
+        checksum: &str,
+        seq: u64,
+    ) -> String {
+        format!(
+            "INSERT INTO {} (version_id, direction, done, total, checksum, seq) VALUES ({version}, {}, {done}, {total}, {}, {seq})",
+            self.progress,
+            quote_string(direction),
+            quote_string(checksum)
+        )
+    }
+
+    pub(crate) fn list_progress(&self) -> String {
+        format!(
+            "SELECT version_id, d, n, tot, ck FROM (SELECT version_id, argMax(direction, seq) AS d, argMax(done, seq) AS n, argMax(total, seq) AS tot, argMax(checksum, seq) AS ck FROM {} GROUP BY version_id) WHERE n > 0 ORDER BY version_id FORMAT TabSeparated",
+            self.progress
+        )
+    }
+
+    pub(crate) fn max_progress_seq(&self) -> String {
+        format!("SELECT max(seq) FROM {} FORMAT TabSeparated", self.progress)
+    }
+
+    // ---- the lease lock ----
+
+    /// One row per write; a claim's state is the fold of its rows (see the `lock` module).
+    pub(crate) fn create_lock_table(&self) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} (\n  token String,\n  owner String,\n  ticket UInt64,\n  seq UInt32,\n  held UInt8,\n  released UInt8,\n  expires DateTime,\n  updated DateTime DEFAULT now()\n) ENGINE = ReplacingMergeTree(seq) ORDER BY (token)",
+            self.lock
+        )
+    }
+
+    /// A claim, renewal or release row; the expiry is the server's clock plus the lease.
+    pub(crate) fn write_lock_row(&self, row: &LockRow<'_>) -> String {
+        format!(
+            "INSERT INTO {} (token, owner, ticket, seq, held, released, expires) SELECT {}, {}, {}, {}, {}, {}, now() + {}",
+            self.lock,
+            quote_string(row.token),
+            quote_string(row.owner),
+            row.ticket,
+            row.seq,
+            u8::from(row.held),
+            u8::from(row.released),
+            row.lease_secs
+        )
+    }
+
+    /// The live claims (not released, not expired by the server's clock), in priority order:
+    /// `token, owner, ticket, held, seconds until expiry`.
+    pub(crate) fn live_claims(&self) -> String {
+        format!(
+            "SELECT token, o, tk, h, toInt64(e) - toInt64(now()) FROM (SELECT token, any(owner) AS o, min(ticket) AS tk, max(held) AS h, max(released) AS r, max(expires) AS e FROM {} GROUP BY token) WHERE r = 0 AND e > now() ORDER BY tk, token FORMAT TabSeparated",
+            self.lock
+        )
+    }
+}
+
+/// Every SQL text the driver sends for `table` (with sample values), in an order that runs as a scenario
+/// on an empty database: `(what it is, SQL)`. `scripts/chdb/check.py` runs them on a current ClickHouse.
+pub fn sql_catalog(table: &TableName, default_database: &str) -> Vec<(&'static str, String)> {
+    let sql = Sql::new(table, default_database);
+    let row = |seq: u32, held: bool, released: bool| LockRow {
+        token: "host-1-0a1b2c3d-1",
+        owner: "host-1-0a1b2c3d",
+        ticket: 1_700_000_000_000_000_000,
+        seq,
+        held,
+        released,
+        lease_secs: 30,
+    };
+    vec![
+        ("server version", Sql::server_version().to_owned()),
+        ("known settings", Sql::known_settings().to_owned()),
+        ("create version table", sql.create_version_table()),
+        ("count zero rows", sql.count_zero_rows()),
+        ("insert version 0", sql.insert_version(0)),
+        ("insert version", sql.insert_version(20_240_101_000_000)),
+        ("insert version", sql.insert_version(20_240_102_000_000)),
+        ("list versions", sql.list_versions()),
+        ("delete version (mutations_sync)", sql.delete_version_sync(20_240_102_000_000)),
+        ("delete version (plain mutation)", sql.delete_version_async(20_240_101_000_000)),
+        ("pending mutations", sql.pending_mutations()),
+        ("list versions", sql.list_versions()),
+        ("create progress table", sql.create_progress_table()),
+        ("max progress seq", sql.max_progress_seq()),
+        ("save progress", sql.save_progress(20_240_103_000_000, "up", 1, 3, "0f1e", 1)),
+        ("save progress", sql.save_progress(20_240_103_000_000, "up", 2, 3, "a'b\\c", 2)),
+        ("list progress", sql.list_progress()),
+        ("clear progress", sql.save_progress(20_240_103_000_000, "", 0, 0, "", 3)),
+        ("list progress", sql.list_progress()),
+        ("create lock table", sql.create_lock_table()),
+        ("claim lock", sql.write_lock_row(&row(0, false, false))),
+        ("live claims", sql.live_claims()),
+        ("renew lock (held)", sql.write_lock_row(&row(1, true, false))),
+        ("release lock", sql.write_lock_row(&row(u32::MAX, true, true))),
+        ("live claims", sql.live_claims()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The exact SQL the driver sends: a change here is a change to what runs on users' servers, and
+    /// `scripts/chdb/check.py` runs the same texts on a current engine.
+    #[test]
+    fn catalog() {
+        let text: String = sql_catalog(&TableName::goose_default(), "default")
+            .iter()
+            .map(|(what, sql)| format!("-- {what}\n{sql}\n"))
+            .collect();
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn qualified_names_reach_every_table() {
+        let sql = Sql::new(&TableName::parse("analytics.versions").unwrap(), "default");
+        assert!(sql.pending_mutations().contains("database = 'analytics' AND table = 'versions'"));
+        assert!(sql.list_progress().contains("FROM `analytics`.`versions_progress`"));
+        assert!(sql.live_claims().contains("FROM `analytics`.`versions_lock`"));
+    }
+}
