@@ -260,7 +260,11 @@ pub async fn run(
             name: step.migration.name().to_owned(),
             direction: step.direction,
             duration,
-            empty: step.statements().is_empty(),
+            // A code migration is empty when it has no function for the direction, as goose's Go ones are.
+            empty: match &step.body {
+                StepBody::Sql { statements, .. } => statements.is_empty(),
+                StepBody::Code { runs, .. } => !runs,
+            },
         };
         tracing::info!(version = result.version.get(), file = %result.name, ?duration, "migration finished");
         on_event(RunEvent::MigrationFinished { result: &result });
