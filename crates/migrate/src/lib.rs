@@ -16,6 +16,8 @@
 //! - [`CodeMigration`]: a Rust async function registered by version, run in the migration's transaction.
 //! - A [`Report`] lists each migration run; an [`Error`] from a failed run tells what was applied before
 //!   it ([`Error::applied`]) and which migration failed ([`Error::failed_migration`]), with the cause.
+//! - `testing` (feature `testing`): fresh databases for a service's integration tests, and a check that
+//!   every Down undoes its Up.
 //!
 //! # At start-up
 //!
@@ -30,6 +32,9 @@
 //! tracing::info!(applied = report.results.len(), "database migrated");
 //! # Ok(()) }
 //! ```
+//!
+//! The `examples/` folder of the repository holds a small tokio service doing this, with an integration test
+//! written with the test helpers.
 //!
 //! # Failures
 //!
@@ -62,6 +67,7 @@
 //!   [`Database`].
 //! - `clickhouse` (default): ClickHouse URLs. The library's ClickHouse driver is not available yet, so they
 //!   are checked and then refused with a clear error.
+//! - `testing`: the `testing` module (implies `postgres`).
 //!
 //! A service that uses one database enables only its feature and does not compile the other driver:
 //! `migrate = { version = "0.1", default-features = false, features = ["postgres"] }`.
@@ -79,6 +85,8 @@ mod migrator;
 #[cfg(feature = "postgres")]
 mod pg_session;
 mod session;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use migrate_core::*;
 

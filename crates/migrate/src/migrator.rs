@@ -216,6 +216,11 @@ impl Migrator {
         Ok(migrations)
     }
 
+    #[cfg(feature = "testing")]
+    pub(crate) fn no_versioning(&self) -> bool {
+        self.no_versioning
+    }
+
     pub(crate) async fn open(&self, database: Database<'_>) -> Result<Session, Error> {
         session::open(database, &self.settings).await
     }
