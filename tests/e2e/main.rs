@@ -9,3 +9,6 @@ mod support;
 
 /// The PostgreSQL driver: every command, locking, failures, goose interoperability, the corpus.
 mod postgres;
+
+/// The library: `migrate::up`, the Migrator's commands, embedded and code migrations, the test helpers.
+mod library;
