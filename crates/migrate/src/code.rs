@@ -124,7 +124,8 @@ impl fmt::Debug for CodeMigration {
 /// `E: Into<BoxError>`, and for functions returning such a future. You do not implement it yourself.
 ///
 /// It exists because the future an async function returns borrows the connection, which a plain
-/// `Fn(&mut PgConnection) -> Fut` bound cannot express.
+/// `Fn(&mut PgConnection) -> Fut` bound cannot express. For the same reason, pass a named `async fn` rather
+/// than a closure.
 pub trait CodeFn<'c>: Send + Sync + 'static {
     /// The future the function returns.
     type Future: Future<Output = Result<(), Self::Error>> + Send + 'c;

@@ -24,6 +24,8 @@ use crate::session::{self, Session, Settings};
 /// a `&PgPool`, a `PgConnection` or `PgConnectOptions` (see [`Database`]). Each command opens the database,
 /// runs and closes it; a `Migrator` is cheap to clone and can be kept for the life of a service.
 ///
+/// As in goose, `-- +goose ENVSUB ON` sections and the `PG*` defaults of a URL read the process environment.
+///
 /// ```no_run
 /// # async fn start(pool: sqlx::PgPool) -> Result<(), migrate::Error> {
 /// use migrate::{embed, EmbeddedSource, Migrator};
