@@ -12,3 +12,6 @@ mod postgres;
 
 /// The ClickHouse driver: every command, resumable failures, the lease lock, goose interoperability, the corpus.
 mod clickhouse;
+
+/// The library: `migrate::up`, the Migrator's commands, embedded and code migrations, the test helpers.
+mod library;

@@ -57,6 +57,18 @@ impl StatementFailure {
     }
 }
 
+/// Why a code migration did not complete.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CodeFailure {
+    /// This executor cannot run code migrations (the default of [`Executor::execute_code`]).
+    Unsupported,
+    /// The migration's function returned an error; in a transaction, everything was rolled back.
+    Failed(BoxError),
+    /// Beginning the transaction, recording the version or committing failed.
+    Bookkeeping(BoxError),
+}
+
 /// goose's version table: ensure it, read it, write it.
 #[async_trait]
 pub trait VersionStore: Send {
@@ -86,6 +98,28 @@ pub trait Executor: Send {
         statements: &[Statement<'_>],
         record: Option<(Version, Direction)>,
     ) -> Result<(), StatementFailure>;
+
+    /// Runs the registered code migration `version` in `direction` on its own, outside a transaction
+    /// (the runner records the version afterwards).
+    ///
+    /// Code migrations live in the library that registered them, not in a driver: the default reports
+    /// [`CodeFailure::Unsupported`], and a wrapper that holds the registered functions overrides it.
+    async fn execute_code(&mut self, version: Version, direction: Direction) -> Result<(), CodeFailure> {
+        let _ = (version, direction);
+        Err(CodeFailure::Unsupported)
+    }
+
+    /// Runs the registered code migration `version` in `direction`, then the version-row change when
+    /// `record` is given, in one transaction: all of it is committed or none of it.
+    async fn execute_code_in_transaction(
+        &mut self,
+        version: Version,
+        direction: Direction,
+        record: Option<(Version, Direction)>,
+    ) -> Result<(), CodeFailure> {
+        let _ = (version, direction, record);
+        Err(CodeFailure::Unsupported)
+    }
 }
 
 /// Mutual exclusion between runners.

@@ -41,7 +41,9 @@ mod version;
 
 use std::fmt;
 
-pub use crate::driver::{AppliedRow, BoxError, Capabilities, Driver, Executor, Lock, StatementFailure, VersionStore};
+pub use crate::driver::{
+    AppliedRow, BoxError, Capabilities, CodeFailure, Driver, Executor, Lock, StatementFailure, VersionStore,
+};
 pub use crate::parser::{
     parse, parse_direction, DirectionParse, ParseError, ParseErrorKind, ParseWarning, ParseWarningKind,
     ParsedMigration, Statement,

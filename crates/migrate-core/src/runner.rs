@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 
-use crate::driver::{AppliedRow, BoxError, Driver, StatementFailure};
+use crate::driver::{AppliedRow, BoxError, CodeFailure, Driver, StatementFailure};
 use crate::plan::{plan, Command, Plan, PlanError, PlanRequest, PlanStep, StepBody};
 use crate::progress::{Progress, StatementsHasher};
 use crate::source::Migration;
@@ -177,6 +177,18 @@ pub enum RunErrorKind {
         /// The migration.
         file: String,
     },
+    /// A code migration's function returned an error.
+    #[error("{file}: {direction} code migration failed: {source}{}", code_failed_note(*.transaction))]
+    Code {
+        /// The migration.
+        file: String,
+        /// The direction.
+        direction: Direction,
+        /// Whether it ran in a transaction (and so left no trace).
+        transaction: bool,
+        /// The function's error.
+        source: BoxError,
+    },
     /// Talking to the database failed outside a migration.
     #[error("{action} failed: {source}")]
     Database {
@@ -193,6 +205,14 @@ fn rolled_back_note(transaction: bool) -> &'static str {
     } else {
         " (NO TRANSACTION: statements before it stay applied and the version is not recorded; fix the file, \
          make the applied statements idempotent or undo them, and run again)"
+    }
+}
+
+fn code_failed_note(transaction: bool) -> &'static str {
+    if transaction {
+        " (the migration was rolled back; fix it and run again)"
+    } else {
+        " (it ran outside a transaction: what it did before failing stays and the version is not recorded)"
     }
 }
 
@@ -220,10 +240,12 @@ pub async fn run(
             "migration",
             version = step.version().get(),
             file = step.migration.name(),
-            direction = %step.direction
+            direction = %step.direction,
+            duration_ms = tracing::field::Empty,
         );
-        let outcome = run_step(driver, step, transactions, previous, on_event).instrument(span).await;
+        let outcome = run_step(driver, step, transactions, previous, on_event).instrument(span.clone()).await;
         let duration = started.elapsed();
+        span.record("duration_ms", duration.as_secs_f64() * 1000.0);
         if let Err(kind) = outcome {
             on_event(RunEvent::MigrationFailed { step, duration });
             tracing::warn!(version = step.version().get(), file = step.migration.name(), ?duration, "migration failed");
@@ -238,7 +260,11 @@ pub async fn run(
             name: step.migration.name().to_owned(),
             direction: step.direction,
             duration,
-            empty: step.statements().is_empty(),
+            // A code migration is empty when it has no function for the direction, as goose's Go ones are.
+            empty: match &step.body {
+                StepBody::Sql { statements, .. } => statements.is_empty(),
+                StepBody::Code { runs, .. } => !runs,
+            },
         };
         tracing::info!(version = result.version.get(), file = %result.name, ?duration, "migration finished");
         on_event(RunEvent::MigrationFinished { result: &result });
@@ -271,7 +297,30 @@ async fn run_step(
             }
             return Ok(());
         }
-        StepBody::Code { runs: true, .. } => return Err(RunErrorKind::CodeUnsupported { file: file.to_owned() }),
+        StepBody::Code { runs: true, transaction } => {
+            let in_transaction = *transaction && transactions;
+            let code_failure = |failure: CodeFailure| match failure {
+                CodeFailure::Unsupported => RunErrorKind::CodeUnsupported { file: file.to_owned() },
+                CodeFailure::Failed(source) => RunErrorKind::Code {
+                    file: file.to_owned(),
+                    direction: step.direction,
+                    transaction: in_transaction,
+                    source,
+                },
+                CodeFailure::Bookkeeping(source) => bookkeeping(source),
+            };
+            if in_transaction {
+                return driver
+                    .execute_code_in_transaction(step.version(), step.direction, record)
+                    .await
+                    .map_err(code_failure);
+            }
+            driver.execute_code(step.version(), step.direction).await.map_err(code_failure)?;
+            if let Some((version, direction)) = record {
+                driver.record(version, direction).await.map_err(bookkeeping)?;
+            }
+            return Ok(());
+        }
     };
     let in_transaction = step.transaction() && transactions;
     let failure = |failure: StatementFailure| match failure.statement.and_then(|i| statements.get(i).map(|s| (i, s))) {
@@ -305,7 +354,20 @@ async fn run_step(
     }
     for (index, statement) in statements.iter().enumerate().skip(start) {
         on_event(RunEvent::Statement { step, index });
-        driver.execute(statement).await.map_err(|mut f| {
+        // Statements in a transaction are sent by the driver in one call; here the runner sends each one,
+        // so it can time each one.
+        let span = tracing::info_span!(
+            "statement",
+            version = step.version().get(),
+            file,
+            index = index + 1,
+            line = statement.line(),
+            duration_ms = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let executed = driver.execute(statement).instrument(span.clone()).await;
+        span.record("duration_ms", started.elapsed().as_secs_f64() * 1000.0);
+        executed.map_err(|mut f| {
             f.statement = Some(index);
             failure(f)
         })?;

@@ -1,25 +1,100 @@
-//! goose-compatible database migrations for PostgreSQL and ClickHouse.
+//! goose-compatible database migrations for Rust services: apply goose-format SQL files (and Rust code
+//! migrations) to PostgreSQL at start-up, sharing goose's version table and lock, so goose and migrate can
+//! take turns on one database.
 //!
-//! This facade re-exports the database-independent core (sources, the goose parser, the planner and the
-//! runner) and, behind the `postgres` and `clickhouse` features, the drivers.
+//! # Brief overview
+//!
+//! - [`up`] applies every pending migration: the one call most services need.
+//! - [`Migrator`] is goose's Provider: the other commands ([`Migrator::up_by_one`], [`Migrator::up_to`],
+//!   [`Migrator::down`], [`Migrator::down_to`], [`Migrator::apply_version`], [`Migrator::status`],
+//!   [`Migrator::db_version`], [`Migrator::has_pending`]) and the options (table, out-of-order, versioning,
+//!   excluded versions, lock, key and timeout, code migrations).
+//! - A [`Database`] is a URL, or a `&PgPool`, `PgConnection` or `PgConnectOptions` the service already
+//!   has, so it keeps its own TLS and pool settings.
+//! - Sources: [`embed!`] compiles a directory into the binary and checks every file while building;
+//!   [`DirectorySource`] reads one at run time.
+//! - [`CodeMigration`]: a Rust async function registered by version, run in the migration's transaction.
+//! - A [`Report`] lists each migration run; an [`Error`] from a failed run tells what was applied before
+//!   it ([`Error::applied`]) and which migration failed ([`Error::failed_migration`]), with the cause.
+//! - `testing` (feature `testing`): fresh databases for a service's integration tests, and a check that
+//!   every Down undoes its Up.
+//!
+//! # At start-up
 //!
 //! ```no_run
-//! # async fn start() -> Result<(), Box<dyn std::error::Error>> {
-//! use migrate::postgres::{PgConfig, PgConnSpec, PgDriver};
-//! use migrate::{migrate, resolve, Command, DirectorySource, PlanRequest, RunOptions};
+//! use migrate::EmbeddedSource;
 //!
-//! let spec = PgConnSpec::parse("postgres://app@db/app", &|_| None)?;
-//! let mut driver = PgDriver::connect_spec(&spec, PgConfig::default()).await?;
-//! let migrations = resolve(&DirectorySource::new("migrations"), &[])?;
-//! let request = PlanRequest { command: Command::Up, allow_missing: false, no_versioning: false };
-//! let outcome = migrate(&mut driver, &migrations, &request, &RunOptions { lock: true }, &|_| None, &mut |_| {}).await?;
-//! println!("applied {} migrations", outcome.report.results.len());
+//! static MIGRATIONS: EmbeddedSource = migrate::embed!("tests/migrations");
+//!
+//! # async fn start() -> Result<(), Box<dyn std::error::Error>> {
+//! let pool = sqlx::PgPool::connect("postgres://app@db.internal/app").await?;
+//! let report = migrate::up(&pool, MIGRATIONS).await?;
+//! tracing::info!(applied = report.results.len(), "database migrated");
 //! # Ok(()) }
 //! ```
+//!
+//! The `examples/` folder of the repository holds a small tokio service doing this, with an integration test
+//! written with the test helpers.
+//!
+//! # Failures
+//!
+//! A failed run stops at the first failing migration. A transactional migration leaves no trace; those
+//! before it stay applied and are listed in the error:
+//!
+//! ```no_run
+//! # async fn start(pool: sqlx::PgPool) {
+//! # static MIGRATIONS: migrate::EmbeddedSource = migrate::embed!("tests/migrations");
+//! match migrate::up(&pool, MIGRATIONS).await {
+//!     Ok(report) => tracing::info!(applied = report.results.len(), "migrated"),
+//!     Err(error) => {
+//!         let applied: Vec<_> = error.applied().iter().map(|result| result.version).collect();
+//!         let failed = error.failed_migration().map(|failed| failed.name);
+//!         tracing::error!(%error, ?applied, ?failed, "migration failed");
+//!     }
+//! }
+//! # }
+//! ```
+//!
+//! # Tracing
+//!
+//! The library never prints. It emits `tracing` spans: `migrate` for a command, `migration` for each
+//! migration (version, file, direction, duration), and `statement` for each statement sent on its own
+//! (version, file, index, line, duration).
+//!
+//! # Features
+//!
+//! - `postgres` (default): the PostgreSQL driver, code migrations, and the sqlx connection types in
+//!   [`Database`].
+//! - `clickhouse` (default): ClickHouse URLs. The library's ClickHouse driver is not available yet, so they
+//!   are checked and then refused with a clear error.
+//! - `testing`: the `testing` module (implies `postgres`).
+//!
+//! A service that uses one database enables only its feature and does not compile the other driver:
+//! `migrate = { version = "0.1", default-features = false, features = ["postgres"] }`.
+//!
+//! The database-independent core (sources, the goose parser, the planner and the runner) is re-exported
+//! at the crate root, and each driver as a module ([`postgres`], [`clickhouse`]).
 
 #![deny(missing_docs)]
 
+#[cfg(feature = "postgres")]
+mod code;
+mod database;
+mod error;
+mod migrator;
+#[cfg(feature = "postgres")]
+mod pg_session;
+mod session;
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use migrate_core::*;
+
+#[cfg(feature = "postgres")]
+pub use crate::code::{CodeFn, CodeMigration};
+pub use crate::database::Database;
+pub use crate::error::{Error, FailedMigration};
+pub use crate::migrator::{MigrationStatus, Migrator, Report};
 
 /// The PostgreSQL driver.
 #[cfg(feature = "postgres")]
@@ -28,3 +103,77 @@ pub use migrate_postgres as postgres;
 /// The ClickHouse driver.
 #[cfg(feature = "clickhouse")]
 pub use migrate_clickhouse as clickhouse;
+
+/// Applies every pending migration of `source` to `database`, with goose's defaults (table
+/// `goose_db_version`, the lock on). Use a [`Migrator`] for anything else.
+///
+/// `database` is a URL (`postgres://…`), a `&PgPool`, a `PgConnection` or `PgConnectOptions`; `source` is
+/// usually a `static` made by [`embed!`], or a [`DirectorySource`].
+///
+/// ```no_run
+/// # async fn start() -> Result<(), migrate::Error> {
+/// let report = migrate::up("postgres://app@localhost/app", migrate::DirectorySource::new("migrations")).await?;
+/// for result in &report.results {
+///     tracing::info!(version = %result.version, file = %result.name, duration = ?result.duration, "applied");
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn up(
+    database: impl Into<Database<'_>>,
+    source: impl MigrationSource + Send + Sync + 'static,
+) -> Result<Report, Error> {
+    Migrator::new(source).up(database).await
+}
+
+/// Embeds a directory of migrations in the binary, checked while compiling.
+///
+/// `embed!("migrations")` reads the directory (relative to the calling crate's `Cargo.toml`) at compile
+/// time, resolves and parses every file with the same code [`DirectorySource`] uses at run time, and turns
+/// any problem (a file name without a version, two files with one version, a file that does not parse, a
+/// missing directory) into a compile error that names the file and line. It evaluates to an
+/// [`EmbeddedSource`], usable in a `static`.
+///
+/// ```
+/// static MIGRATIONS: migrate::EmbeddedSource = migrate::embed!("tests/migrations");
+///
+/// let migrations = migrate::resolve(&MIGRATIONS, &[])?;
+/// assert_eq!(migrations[0].name(), "00001_create_accounts.sql");
+/// # Ok::<(), migrate::ResolveError>(())
+/// ```
+///
+/// # The `build.rs` line
+///
+/// Each file is embedded with `include_str!`, so editing a file rebuilds the crate, but Cargo does not see
+/// a *new* file in the directory. Add this `build.rs` next to `Cargo.toml` so that adding a migration
+/// rebuilds too:
+///
+/// ```text
+/// // build.rs
+/// fn main() {
+///     println!("cargo:rerun-if-changed=migrations");
+/// }
+/// ```
+///
+/// Code-migration files (`*.rs`, `*.go`) are embedded by name only; registering them is
+/// [`Migrator::with_code_migration`]'s job, checked when the migrations are resolved.
+pub use migrate_macros::embed;
+
+/// What `embed!` expands to. Not public API: only the macro may use it.
+#[doc(hidden)]
+pub mod __private {
+    use migrate_core::EmbeddedSource;
+
+    /// The source `embed!` builds from `(file name, contents)` pairs.
+    pub const fn embedded_source(
+        location: &'static str,
+        files: &'static [(&'static str, &'static str)],
+    ) -> EmbeddedSource {
+        EmbeddedSource::new(location, files)
+    }
+}
+
+/// The process environment: ENVSUB variables and the `PG*` defaults, as goose reads them.
+fn env(name: &str) -> Option<String> {
+    #[allow(clippy::disallowed_methods)] // The facade's one reader of the environment.
+    std::env::var(name).ok()
+}

@@ -86,7 +86,9 @@ impl MigrationSource for DirectorySource {
 }
 
 /// Migrations compiled into the binary: `(file name, contents)` pairs, as `migrate::embed!` produces.
-#[derive(Debug, Clone)]
+///
+/// `Copy`, so a `static` produced by `embed!` can be handed to a function that takes a source by value.
+#[derive(Debug, Clone, Copy)]
 pub struct EmbeddedSource {
     location: &'static str,
     files: &'static [(&'static str, &'static str)],

@@ -1,0 +1,5 @@
+-- +goose Up
+CREATE TABLE a (id int);
+
+-- +goose Down
+DROP TABLE a;

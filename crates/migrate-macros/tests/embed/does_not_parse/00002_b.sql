@@ -1,0 +1,7 @@
+-- +goose Up
+CREATE TABLE b (
+    id int
+)
+
+-- +goose Down
+DROP TABLE b;

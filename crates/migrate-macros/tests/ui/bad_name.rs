@@ -1,0 +1,3 @@
+fn main() {
+    let _ = migrate_macros::embed!("tests/embed/bad_name");
+}

@@ -1,0 +1,116 @@
+//! The facade's one error type, so a service handles every failure of a migration run with one `?`, and
+//! can still ask what was applied before a failure and which migration failed.
+
+use migrate_core::{BoxError, Direction, MigrationResult, PlanError, ResolveError, RunError, Version};
+
+/// Why a [`Migrator`](crate::Migrator) command (or [`up`](crate::up)) failed. Never contains a password.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The source's files could not be resolved: a bad file name, a duplicate version, a missing directory.
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    /// A code migration was registered with a version below 1.
+    #[error("code migration {name:?}: version {version} is less than 1; versions start at 1")]
+    CodeMigrationVersion {
+        /// The registered name.
+        name: String,
+        /// The registered version.
+        version: i64,
+    },
+    /// The URL names a kind of database migrate does not know.
+    #[error("unsupported database URL scheme `{scheme}`: use postgres:// (or postgresql://), or clickhouse://, tcp://, http:// or https:// for ClickHouse")]
+    UnsupportedScheme {
+        /// The scheme, without `://`.
+        scheme: String,
+    },
+    /// The URL names a database whose driver this build does not include, or that is not available yet.
+    #[error("{driver} URL: {reason}")]
+    DriverUnavailable {
+        /// `postgres` or `clickhouse`.
+        driver: &'static str,
+        /// Why, and what to do.
+        reason: &'static str,
+    },
+    /// Code migrations were registered for a database that cannot run them.
+    #[error("code migrations run on PostgreSQL only; {driver} has no transaction to give them")]
+    CodeMigrationsUnsupported {
+        /// The database kind.
+        driver: &'static str,
+    },
+    /// The PostgreSQL URL or DSN does not parse.
+    #[cfg(feature = "postgres")]
+    #[error("PostgreSQL URL: {0}")]
+    PostgresUrl(#[from] migrate_postgres::DsnError),
+    /// The ClickHouse URL or DSN does not parse.
+    #[cfg(feature = "clickhouse")]
+    #[error("ClickHouse URL: {0}")]
+    ClickHouseUrl(#[from] migrate_clickhouse::DsnError),
+    /// The version table's name is not valid.
+    #[cfg(feature = "postgres")]
+    #[error(transparent)]
+    TableName(#[from] migrate_postgres::TableNameError),
+    /// Connecting to PostgreSQL, or talking to it outside a migration, failed.
+    #[cfg(feature = "postgres")]
+    #[error(transparent)]
+    Postgres(#[from] migrate_postgres::PgError),
+    /// The command could not be planned (for [`Migrator::has_pending`](crate::Migrator::has_pending)).
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// A run failed: see [`Error::applied`] and [`Error::failed_migration`]. (Boxed: it is large, and
+    /// every `Result` of the crate carries this type.)
+    #[error(transparent)]
+    Run(Box<RunError>),
+    /// Reading the version table failed.
+    #[error("version table: {0}")]
+    VersionTable(#[source] BoxError),
+    /// [`Migrator::db_version`](crate::Migrator::db_version) under no-versioning, where there is no version.
+    #[error("the database version is unknown under no-versioning: the version table is never read")]
+    NoVersioning,
+}
+
+impl From<RunError> for Error {
+    fn from(error: RunError) -> Error {
+        Error::Run(Box::new(error))
+    }
+}
+
+/// The migration a run failed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailedMigration<'a> {
+    /// Its version.
+    pub version: Version,
+    /// Its file name (or code migration name).
+    pub name: &'a str,
+    /// Which way it was running.
+    pub direction: Direction,
+}
+
+impl Error {
+    /// The migrations that completed before the failure; they stay applied. Empty when nothing ran.
+    pub fn applied(&self) -> &[MigrationResult] {
+        match self {
+            Error::Run(error) => &error.applied,
+            _ => &[],
+        }
+    }
+
+    /// The migration that failed, when the failure was inside one; its cause is [`std::error::Error::source`]
+    /// and the message.
+    pub fn failed_migration(&self) -> Option<FailedMigration<'_>> {
+        let Error::Run(error) = self else {
+            return None;
+        };
+        let (version, name, direction) = error.failed.as_ref()?;
+        Some(FailedMigration { version: *version, name, direction: *direction })
+    }
+
+    /// The runner's error, for the details of a failed statement (`RunErrorKind::Statement` carries the
+    /// file, line and the database's error).
+    pub fn run_error(&self) -> Option<&RunError> {
+        match self {
+            Error::Run(error) => Some(error.as_ref()),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! [`Migrator`]: goose's Provider for Rust services. It holds a source and options; each command resolves
+//! the migrations, opens the database and hands everything to migrate-core's `migrate` (plan, lock,
+//! re-plan, run), so there is exactly one apply loop whatever calls it.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use migrate_core::{
+    current_version, plan, resolve, Command, Direction, Migration, MigrationResult, MigrationSource, PlanRequest,
+    RunOptions, StatusState, Version,
+};
+
+#[cfg(feature = "postgres")]
+use crate::code::CodeMigration;
+use crate::database::Database;
+use crate::error::Error;
+use crate::session::{self, Session, Settings};
+
+/// Runs goose-format migrations from one source, with goose Provider's commands and options.
+///
+/// Build it with [`Migrator::new`] and the `with_*` methods, then call a command with a database: a URL,
+/// a `&PgPool`, a `PgConnection` or `PgConnectOptions` (see [`Database`]). Each command opens the database,
+/// runs and closes it; a `Migrator` is cheap to clone and can be kept for the life of a service.
+///
+/// As in goose, `-- +goose ENVSUB ON` sections and the `PG*` defaults of a URL read the process environment.
+///
+/// ```no_run
+/// # async fn start(pool: sqlx::PgPool) -> Result<(), migrate::Error> {
+/// use migrate::{embed, EmbeddedSource, Migrator};
+///
+/// static MIGRATIONS: EmbeddedSource = embed!("tests/migrations");
+///
+/// let migrator = Migrator::new(MIGRATIONS).with_table("app_schema_versions");
+/// if migrator.has_pending(&pool).await? {
+///     let report = migrator.up(&pool).await?;
+///     for result in &report.results {
+///         tracing::info!(version = %result.version, name = %result.name, "applied");
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Migrator {
+    source: Arc<dyn MigrationSource + Send + Sync>,
+    settings: Settings,
+    allow_out_of_order: bool,
+    no_versioning: bool,
+    excluded: BTreeSet<i64>,
+    lock: bool,
+}
+
+/// What a command did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Each migration run, in order: version, name, direction, duration and whether it was empty.
+    pub results: Vec<MigrationResult>,
+    /// goose's current version before the command (0 for a new database or under no-versioning).
+    pub version_before: i64,
+}
+
+/// The state of one migration, from [`Migrator::status`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationStatus {
+    /// The version.
+    pub version: i64,
+    /// The file name (or code migration name); `None` for a version that is applied in the database but
+    /// has no migration in the source.
+    pub name: Option<String>,
+    /// Applied (and when), pending, or partially applied.
+    pub state: StatusState,
+}
+
+impl Migrator {
+    /// A migrator over `source` ([`embed!`](crate::embed) or [`DirectorySource`](crate::DirectorySource)),
+    /// with goose's defaults: table `goose_db_version`, the lock on with goose's key, out-of-order
+    /// migrations refused.
+    pub fn new(source: impl MigrationSource + Send + Sync + 'static) -> Migrator {
+        Migrator {
+            source: Arc::new(source),
+            settings: Settings::default(),
+            allow_out_of_order: false,
+            no_versioning: false,
+            excluded: BTreeSet::new(),
+            lock: true,
+        }
+    }
+
+    /// The version table, `table` or `schema.table` (default `goose_db_version`). An invalid name is
+    /// reported by the first command.
+    pub fn with_table(mut self, table: impl Into<String>) -> Migrator {
+        self.settings.table = Some(table.into());
+        self
+    }
+
+    /// Applies missing (out-of-order) migrations, older than the database's version but never applied,
+    /// before the new ones, instead of failing (goose's `WithAllowOutofOrder`, `-allow-missing`).
+    ///
+    /// # Warning
+    ///
+    /// A migration written against an older schema then runs after newer ones; check that it still makes
+    /// sense there.
+    pub fn with_allow_out_of_order(mut self, allow: bool) -> Migrator {
+        self.allow_out_of_order = allow;
+        self
+    }
+
+    /// Runs migrations by file order without reading or writing the version table (goose's
+    /// `WithDisableVersioning`, `-no-versioning`).
+    ///
+    /// # Warning
+    ///
+    /// Nothing records what ran, so [`Migrator::up`] runs every migration every time: use it only for
+    /// idempotent scripts such as seed data.
+    pub fn with_no_versioning(mut self, no_versioning: bool) -> Migrator {
+        self.no_versioning = no_versioning;
+        self
+    }
+
+    /// Leaves these versions out, as if their files did not exist (goose's `WithExcludeVersions`).
+    pub fn with_excluded_versions(mut self, versions: impl IntoIterator<Item = i64>) -> Migrator {
+        self.excluded.extend(versions);
+        self
+    }
+
+    /// Takes the migration lock around commands that change the database (default `true`).
+    ///
+    /// # Warning
+    ///
+    /// Without the lock, two instances starting together both apply the same migrations: the second
+    /// usually fails on a duplicate object, and a data migration can run twice.
+    pub fn with_lock(mut self, lock: bool) -> Migrator {
+        self.lock = lock;
+        self
+    }
+
+    /// The lock key (PostgreSQL: the advisory-lock key; default goose's, so migrate and goose runners
+    /// exclude each other). Give services that share a database but not their migrations different keys.
+    pub fn with_lock_key(mut self, key: i64) -> Migrator {
+        self.settings.lock_key = Some(key);
+        self
+    }
+
+    /// How long to wait for another runner's lock before failing (default 5 minutes).
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Migrator {
+        self.settings.lock_timeout = Some(timeout);
+        self
+    }
+
+    /// Registers a code migration (PostgreSQL only). Its version shares the number space of the source's
+    /// files; a clash is reported by the first command.
+    #[cfg(feature = "postgres")]
+    pub fn with_code_migration(mut self, migration: CodeMigration) -> Migrator {
+        self.settings.code.push(migration);
+        self
+    }
+
+    /// Applies every pending migration.
+    pub async fn up(&self, database: impl Into<Database<'_>>) -> Result<Report, Error> {
+        self.command(database.into(), Command::Up).await
+    }
+
+    /// Applies the next pending migration; an error when there is none.
+    pub async fn up_by_one(&self, database: impl Into<Database<'_>>) -> Result<Report, Error> {
+        self.command(database.into(), Command::UpByOne).await
+    }
+
+    /// Applies pending migrations up to and including `version`.
+    pub async fn up_to(&self, database: impl Into<Database<'_>>, version: i64) -> Result<Report, Error> {
+        self.command(database.into(), Command::UpTo(version)).await
+    }
+
+    /// Rolls back the current (most recently applied) migration.
+    pub async fn down(&self, database: impl Into<Database<'_>>) -> Result<Report, Error> {
+        self.command(database.into(), Command::Down).await
+    }
+
+    /// Rolls back migrations while the current version is above `version` (`0` rolls back everything).
+    pub async fn down_to(&self, database: impl Into<Database<'_>>, version: i64) -> Result<Report, Error> {
+        self.command(database.into(), Command::DownTo(version)).await
+    }
+
+    /// Applies or rolls back exactly one version, whatever else is pending.
+    pub async fn apply_version(
+        &self,
+        database: impl Into<Database<'_>>,
+        version: Version,
+        direction: Direction,
+    ) -> Result<Report, Error> {
+        self.command(database.into(), Command::Apply { version, direction }).await
+    }
+
+    /// The state of every migration, and of every applied version that has no migration, by version.
+    pub async fn status(&self, database: impl Into<Database<'_>>) -> Result<Vec<MigrationStatus>, Error> {
+        self.status_of(database.into()).await
+    }
+
+    /// goose's current version: the most recently applied one (0 when none is).
+    pub async fn db_version(&self, database: impl Into<Database<'_>>) -> Result<i64, Error> {
+        self.db_version_of(database.into()).await
+    }
+
+    /// Whether [`Migrator::up`] has anything to do, without taking the lock. Missing (out-of-order)
+    /// migrations are an error unless [`Migrator::with_allow_out_of_order`] allows them.
+    pub async fn has_pending(&self, database: impl Into<Database<'_>>) -> Result<bool, Error> {
+        self.has_pending_in(database.into()).await
+    }
+
+    /// The resolved migrations, without the excluded versions.
+    pub(crate) fn migrations(&self) -> Result<Vec<Migration>, Error> {
+        #[cfg(feature = "postgres")]
+        let code = self.settings.code.iter().map(CodeMigration::info).collect::<Result<Vec<_>, _>>()?;
+        #[cfg(not(feature = "postgres"))]
+        let code = Vec::new();
+        let mut migrations = resolve(self.source.as_ref(), &code)?;
+        migrations.retain(|migration| !self.excluded.contains(&migration.version().get()));
+        Ok(migrations)
+    }
+
+    #[cfg(feature = "testing")]
+    pub(crate) fn no_versioning(&self) -> bool {
+        self.no_versioning
+    }
+
+    pub(crate) async fn open(&self, database: Database<'_>) -> Result<Session, Error> {
+        session::open(database, &self.settings).await
+    }
+
+    fn request(&self, command: Command) -> PlanRequest {
+        PlanRequest { command, allow_missing: self.allow_out_of_order, no_versioning: self.no_versioning }
+    }
+
+    async fn command(&self, database: Database<'_>, command: Command) -> Result<Report, Error> {
+        let migrations = self.migrations()?;
+        let mut session = self.open(database).await?;
+        let request = self.request(command);
+        let options = RunOptions { lock: self.lock };
+        let outcome =
+            migrate_core::migrate(session.driver(), &migrations, &request, &options, &crate::env, &mut |_| {}).await;
+        session.close().await;
+        let outcome = outcome?;
+        Ok(Report { results: outcome.report.results, version_before: outcome.version_before })
+    }
+
+    async fn status_of(&self, database: Database<'_>) -> Result<Vec<MigrationStatus>, Error> {
+        let migrations = self.migrations()?;
+        let mut session = self.open(database).await?;
+        let read = if self.no_versioning { Ok((None, Vec::new())) } else { read_state(&mut session).await };
+        session.close().await;
+        let (rows, progress) = read?;
+        let entries = migrate_core::status(&migrations, rows.as_deref(), &progress);
+        Ok(entries
+            .into_iter()
+            .map(|entry| MigrationStatus {
+                version: entry.version,
+                name: entry.migration.map(|migration| migration.name().to_owned()),
+                state: entry.state,
+            })
+            .collect())
+    }
+
+    async fn db_version_of(&self, database: Database<'_>) -> Result<i64, Error> {
+        if self.no_versioning {
+            return Err(Error::NoVersioning);
+        }
+        let mut session = self.open(database).await?;
+        let rows = read_rows(&mut session).await;
+        session.close().await;
+        Ok(current_version(&rows?).unwrap_or(0))
+    }
+
+    async fn has_pending_in(&self, database: Database<'_>) -> Result<bool, Error> {
+        if self.no_versioning {
+            return Ok(true); // Nothing records what ran, so everything is always pending (goose's answer).
+        }
+        let migrations = self.migrations()?;
+        let mut session = self.open(database).await?;
+        let rows = read_rows(&mut session).await;
+        session.close().await;
+        let rows = rows?;
+        let plan = plan(&migrations, &rows, &self.request(Command::Up), &crate::env)?;
+        Ok(!plan.is_empty())
+    }
+}
+
+impl fmt::Debug for Migrator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Migrator")
+            .field("settings", &self.settings)
+            .field("allow_out_of_order", &self.allow_out_of_order)
+            .field("no_versioning", &self.no_versioning)
+            .field("excluded", &self.excluded)
+            .field("lock", &self.lock)
+            .finish_non_exhaustive()
+    }
+}
+
+async fn read_rows(session: &mut Session) -> Result<Vec<migrate_core::AppliedRow>, Error> {
+    let rows = session.driver().list_applied().await.map_err(Error::VersionTable)?;
+    Ok(rows.unwrap_or_default())
+}
+
+type State = (Option<Vec<migrate_core::AppliedRow>>, Vec<migrate_core::Progress>);
+
+async fn read_state(session: &mut Session) -> Result<State, Error> {
+    let rows = read_rows(session).await?;
+    let progress = session.driver().list_progress().await.map_err(Error::VersionTable)?;
+    Ok((Some(rows), progress))
+}

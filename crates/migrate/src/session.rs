@@ -1,0 +1,134 @@
+//! Opening a database for one command. The URL's scheme picks the driver; each driver is one `Session`
+//! variant and one `open_*` function, compiled only with its feature, so a service that enables one driver
+//! never compiles the other.
+
+use std::time::Duration;
+
+use migrate_core::Driver;
+
+#[cfg(feature = "postgres")]
+use crate::code::CodeMigration;
+use crate::database::Database;
+use crate::error::Error;
+#[cfg(feature = "postgres")]
+use crate::pg_session::PgSession;
+
+/// The driver settings a [`Migrator`](crate::Migrator) carries.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Settings {
+    /// The version table; the driver's default (goose's `goose_db_version`) when `None`.
+    pub(crate) table: Option<String>,
+    /// The lock key; goose's when `None`.
+    pub(crate) lock_key: Option<i64>,
+    /// How long to wait for another runner's lock; the driver's default when `None`.
+    pub(crate) lock_timeout: Option<Duration>,
+    /// Registered code migrations.
+    #[cfg(feature = "postgres")]
+    pub(crate) code: Vec<CodeMigration>,
+}
+
+impl Settings {
+    fn has_code(&self) -> bool {
+        #[cfg(feature = "postgres")]
+        return !self.code.is_empty();
+        #[cfg(not(feature = "postgres"))]
+        return false;
+    }
+}
+
+/// An open database: the driver the runner drives.
+pub(crate) enum Session {
+    #[cfg(feature = "postgres")]
+    Postgres(PgSession),
+}
+
+impl Session {
+    pub(crate) fn driver(&mut self) -> &mut dyn Driver {
+        // `*self`: with no driver feature the enum is empty, and only a place of that type matches nothing.
+        match *self {
+            #[cfg(feature = "postgres")]
+            Session::Postgres(ref mut session) => session,
+        }
+    }
+
+    /// Closes the connection, logging (not failing on) a close error: the command's outcome is already
+    /// decided.
+    pub(crate) async fn close(self) {
+        match self {
+            #[cfg(feature = "postgres")]
+            Session::Postgres(session) => session.close().await,
+        }
+    }
+}
+
+/// Opens the database for one command.
+pub(crate) async fn open(database: Database<'_>, settings: &Settings) -> Result<Session, Error> {
+    match database {
+        Database::Url(url) => match backend(url)? {
+            Backend::Postgres => open_postgres_url(url, settings).await,
+            Backend::ClickHouse => open_clickhouse_url(url, settings).await,
+        },
+        #[cfg(feature = "postgres")]
+        Database::PgOptions(options) => PgSession::connect(&options, settings).await.map(Session::Postgres),
+        #[cfg(feature = "postgres")]
+        Database::PgConnection(connection) => PgSession::new(*connection, settings).map(Session::Postgres),
+        #[cfg(feature = "postgres")]
+        Database::PgPool(pool) => PgSession::from_pool(pool, settings).await.map(Session::Postgres),
+    }
+}
+
+enum Backend {
+    Postgres,
+    ClickHouse,
+}
+
+/// The driver a URL names. A DSN without `://` is libpq's `key=value` form, so PostgreSQL.
+fn backend(url: &str) -> Result<Backend, Error> {
+    let Some((scheme, _)) = url.split_once("://") else {
+        return Ok(Backend::Postgres);
+    };
+    match scheme.to_ascii_lowercase().as_str() {
+        "postgres" | "postgresql" => Ok(Backend::Postgres),
+        "clickhouse" | "tcp" | "http" | "https" => Ok(Backend::ClickHouse),
+        // Only the scheme is quoted: the rest of the URL may hold a password.
+        _ => Err(Error::UnsupportedScheme { scheme: scheme.to_owned() }),
+    }
+}
+
+#[cfg(feature = "postgres")]
+async fn open_postgres_url(url: &str, settings: &Settings) -> Result<Session, Error> {
+    PgSession::connect_url(url, settings).await.map(Session::Postgres)
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn open_postgres_url(_url: &str, _settings: &Settings) -> Result<Session, Error> {
+    Err(Error::DriverUnavailable {
+        driver: "postgres",
+        reason: "this build of migrate has no PostgreSQL driver: enable the `postgres` feature",
+    })
+}
+
+/// The ClickHouse driver is not part of the library yet: the URL is checked, then refused plainly. When it
+/// lands, this becomes a `Session::ClickHouse` built from the parsed spec.
+#[cfg(feature = "clickhouse")]
+async fn open_clickhouse_url(url: &str, settings: &Settings) -> Result<Session, Error> {
+    migrate_clickhouse::ChConnSpec::parse(url)?;
+    if settings.has_code() {
+        return Err(Error::CodeMigrationsUnsupported { driver: "clickhouse" });
+    }
+    Err(Error::DriverUnavailable {
+        driver: "clickhouse",
+        reason: "the ClickHouse driver is not available in the library yet; use PostgreSQL, or goose for now",
+    })
+}
+
+#[cfg(not(feature = "clickhouse"))]
+async fn open_clickhouse_url(_url: &str, settings: &Settings) -> Result<Session, Error> {
+    if settings.has_code() {
+        return Err(Error::CodeMigrationsUnsupported { driver: "clickhouse" });
+    }
+    Err(Error::DriverUnavailable {
+        driver: "clickhouse",
+        reason: "this build of migrate has no ClickHouse driver: enable the `clickhouse` feature",
+    })
+}
