@@ -134,6 +134,10 @@ impl RawGoose {
             if positional.len() < 3 {
                 return Err(CliError::GooseUsage("expected DRIVER DBSTRING COMMAND".to_owned()));
             }
+            // init, env and validate are recognised only as the first argument, as in goose.
+            if ["init", "env", "validate"].contains(&positional[2].as_str()) {
+                return Err(CliError::failed(format!("{:?}: no such command", positional[2])));
+            }
             let command = self.command(&positional[2], &positional[3..])?;
             let database = match command {
                 // goose runs create and fix after DRIVER DBSTRING without opening the database.
