@@ -34,9 +34,16 @@ impl Secrets {
         if secret.chars().count() < MIN_SCRUB_LEN {
             return;
         }
-        let encoded: String =
-            percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).to_string();
-        for form in [secret.to_owned(), encoded] {
+        // Encoders differ on which punctuation they leave alone: cover the strictest and the URL-component
+        // one (`-._~` kept) that pg_url_from_parts and ch_url_from_parts use.
+        const STRICT: &percent_encoding::AsciiSet = percent_encoding::NON_ALPHANUMERIC;
+        const COMPONENT: &percent_encoding::AsciiSet = &STRICT.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+        let forms = [
+            secret.to_owned(),
+            percent_encoding::utf8_percent_encode(secret, STRICT).to_string(),
+            percent_encoding::utf8_percent_encode(secret, COMPONENT).to_string(),
+        ];
+        for form in forms {
             if !self.secrets.contains(&form) {
                 self.secrets.push(form);
             }
@@ -45,11 +52,14 @@ impl Secrets {
         self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     }
 
-    /// Remembers the password of every argument that looks like a DSN.
+    /// Remembers the password of every argument that looks like a DSN, decoded and as it was typed.
     pub(crate) fn add_from_args(&mut self, args: &[String]) {
         for arg in args {
             if let Some(password) = dsn_password(arg) {
                 self.add(&password);
+            }
+            if let Some((start, end)) = password_spans(arg).into_iter().next() {
+                self.add(&arg[start..end]);
             }
         }
     }

@@ -19,11 +19,13 @@ pub(crate) const SQL_TEMPLATE: &str =
 pub(crate) const INIT_TEMPLATE: &str = "\
 -- The first migration of this directory, created by `migrate init`.
 --
--- Each file holds one migration: the SQL after `-- +goose Up` applies it, the SQL after
--- `-- +goose Down` rolls it back. A statement ends at a line that ends with `;`; wrap statements
--- that contain such lines (functions, DO blocks) in `-- +goose StatementBegin` and
--- `-- +goose StatementEnd`. `-- +goose NO TRANSACTION` runs the file outside a transaction
--- (needed for CREATE INDEX CONCURRENTLY). The files are goose's, so goose can run them too.
+-- Each file holds one migration: the SQL under the Up annotation below applies it, the SQL
+-- under the Down annotation rolls it back. A statement ends at a line that ends with `;`; wrap
+-- statements that contain such lines (functions, DO blocks) in StatementBegin and StatementEnd
+-- annotations. A NO TRANSACTION annotation runs the file outside a transaction (needed for
+-- CREATE INDEX CONCURRENTLY). Annotation lines start with two dashes and the word goose with a
+-- plus sign in front, so ordinary comments like these must not contain that word with its plus.
+-- The files are goose's, so goose can run them too.
 --
 -- Replace the two queries below, or delete this file and run `migrate create NAME`.
 
