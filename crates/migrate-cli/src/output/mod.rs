@@ -76,7 +76,8 @@ impl Output {
         self.live.clone()
     }
 
-    /// Writes one goose log line to stderr.
+    /// Writes one goose log line to stderr. Every line, like every document, is scrubbed of the known
+    /// passwords: the types already redact them, this is the last line of defence.
     #[allow(clippy::print_stderr)] // The CLI's output is its job; goose logs to stderr.
     pub(crate) fn log(&self, line: &str) {
         let stamp = chrono::Local::now().format("%Y/%m/%d %H:%M:%S");
@@ -85,13 +86,12 @@ impl Output {
             live.clear(&mut stderr);
         }
         // A failed write to stderr has nowhere to be reported.
-        let _ = writeln!(stderr, "{stamp} {line}");
+        let _ = writeln!(stderr, "{stamp} {}", self.scrub(line));
     }
 
     /// Logs an error: one line per line of the message, scrubbed of known secrets.
     pub(crate) fn log_error(&self, prefix: &str, error: &CliError) {
-        let message = self.scrub(&error.to_string()).into_owned();
-        for line in message.lines() {
+        for line in error.to_string().lines() {
             self.log(&format!("{} {line}", self.paint(Style::Red, prefix)));
         }
     }
@@ -111,7 +111,7 @@ impl Output {
     /// Writes a document to stdout; a closed pipe ends the command quietly.
     pub(crate) fn stdout(&self, text: &str) -> Result<(), CliError> {
         let mut stdout = std::io::stdout().lock();
-        let written = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+        let written = stdout.write_all(self.scrub(text).as_bytes()).and_then(|()| stdout.flush());
         match written {
             Ok(()) => Ok(()),
             Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Err(CliError::BrokenPipe),
