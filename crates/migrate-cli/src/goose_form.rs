@@ -390,3 +390,17 @@ mod tests {
         assert_eq!(error("create", &[]).1, 1);
     }
 }
+
+#[cfg(test)]
+mod snapshots {
+    use super::*;
+
+    /// The resolved settings of the job template's line, whole, as one snapshot.
+    #[test]
+    fn job_template_settings() {
+        let args: Vec<String> =
+            ["-dir", "/app/migrations", "postgres", "postgres://app:s3cret@db/app", "up"].map(str::to_owned).to_vec();
+        let env = Env::from_pairs([("GOOSE_TABLE", "app.goose_versions"), ("NO_COLOR", "1")]);
+        insta::assert_debug_snapshot!(parse(&args).unwrap().resolve(&env).unwrap());
+    }
+}

@@ -114,3 +114,11 @@ fn completion_scripts() {
         assert!(script.contains("up-by-one") && script.contains("database-url"), "{shell:?}");
     }
 }
+
+/// The resolved settings of a modern line with the URL built from parts, whole, as one snapshot (the DSN
+/// shows redacted, as it would in any debug output).
+#[test]
+fn parts_settings_snapshot() {
+    let env = [("POSTGRES_HOST", "db"), ("POSTGRES_USER", "app"), ("POSTGRES_PASSWORD", "p@ss word")];
+    insta::assert_debug_snapshot!(settings("up --dir migrations --db-name main --dry-run --lock-wait 30s", &env));
+}
