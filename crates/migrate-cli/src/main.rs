@@ -1,199 +1,153 @@
-//! The `migrate` command: goose's invocation and output, over the migrate library. Only arguments and
-//! output live here; planning and running are the library's.
+//! The `migrate` command: goose's invocation and output over the migrate library, plus a modern form
+//! with `--help`, completions, credentials from parts, `--dry-run`, `--json` and `wait`.
+//!
+//! Flow: [`form::detect`] picks the parser; the parser's first stage reads only the arguments (it must
+//! find `-env` before the environment can be read); the `.env` file is layered into one environment
+//! snapshot; the second stage resolves [`settings::Settings`]; [`commands::execute`] runs the command.
+//! Errors map to goose's exit codes in [`report`]. Only arguments and output live in this crate.
 
-mod args;
+mod commands;
+mod database;
+mod drivers;
+mod env;
+mod error;
+mod form;
+mod goose_form;
+mod modern_form;
 mod output;
+mod redact;
+mod settings;
 
 use std::process::ExitCode;
 
-use migrate::postgres::{PgConfig, PgConnSpec, PgDriver, TableName};
-use migrate::{
-    current_version, migrate, resolve, status, Command, Direction, DirectorySource, Migration, PlanRequest,
-    ProgressStore, RunEvent, RunOptions, StatusState, VersionStore,
-};
+use crate::env::Env;
+use crate::error::CliError;
+use crate::form::Form;
+use crate::goose_form::GooseParsed;
+use crate::modern_form::ModernParsed;
+use crate::output::{json, Output};
+use crate::redact::Secrets;
+use crate::settings::{Command, Settings};
 
-use crate::args::{ArgsError, CliCommand, Invocation, Parsed};
-use crate::output::{go_duration, log};
-
-const USAGE: &str = "Usage: migrate [OPTIONS] DRIVER DBSTRING COMMAND
-
-Drivers:
-    postgres, pgx, redshift, clickhouse
-
-Commands:
-    up                   Migrate the DB to the most recent version available
-    up-by-one            Migrate the DB up by 1
-    up-to VERSION        Migrate the DB to a specific VERSION
-    down                 Roll back the version by 1
-    down-to VERSION      Roll back to a specific VERSION
-    redo                 Re-run the latest migration
-    reset                Roll back all migrations
-    status               Dump the migration status for the current DB
-    version              Print the current version of the database
-
-Options:
-    -dir string          directory with migration files (default \".\", or GOOSE_MIGRATION_DIR)
-    -table string        migrations table name (default \"goose_db_version\", or GOOSE_TABLE)
-    -allow-missing       apply missing (out-of-order) migrations
-    -no-versioning       apply migrations without versioning, in file order
-    -timeout duration    maximum time for the whole run (e.g. 30s, 1h13m)
-    -v                   print each statement
-    -h                   print this help
-    -version             print the version
-
-Environment: GOOSE_DRIVER, GOOSE_DBSTRING, GOOSE_MIGRATION_DIR, GOOSE_TABLE, PGHOST, PGPORT, PGUSER,
-PGPASSWORD, PGDATABASE, PGSSLMODE.
-";
+/// What the arguments asked for, once parsed.
+enum Request {
+    /// Print this on stdout (help, version, completions).
+    Print(String),
+    /// Run a command.
+    Run(Box<Settings>, Env),
+}
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args::parse(&args, &env) {
-        Ok(Parsed::Help) => {
-            print_stdout(USAGE);
-            ExitCode::SUCCESS
+    let args: Vec<String> = match std::env::args_os().skip(1).map(|arg| arg.into_string()).collect() {
+        Ok(args) => args,
+        Err(_) => {
+            let out = Output::plain(Secrets::default());
+            out.stderr("error: the arguments must be valid UTF-8\n");
+            return ExitCode::from(error::EXIT_USAGE);
         }
-        Ok(Parsed::Version) => {
-            print_stdout(&format!("migrate version: {}\n", env!("CARGO_PKG_VERSION")));
-            ExitCode::SUCCESS
-        }
-        Ok(Parsed::Run(invocation)) => match run_with_timeout(&invocation) {
+    };
+    let mut secrets = Secrets::default();
+    secrets.add_from_args(&args);
+    let form = form::detect(&args);
+    let plain = Output::plain(secrets.clone());
+    let request = match parse(&args, form) {
+        Ok(request) => request,
+        Err(error) => return report(&error, form, None, &plain),
+    };
+    match request {
+        Request::Print(text) => match plain.stdout(&text) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                log(&format!("migrate run: {error}"));
-                ExitCode::from(1)
-            }
+            Err(error) => report(&error, form, None, &plain),
         },
-        Err(ArgsError::Usage(message)) => {
-            print_stderr(&format!("{message}\n{USAGE}"));
-            ExitCode::from(2)
-        }
-        Err(ArgsError::Missing(message)) => {
-            print_stderr(&format!("{message}\n{USAGE}"));
-            ExitCode::from(1)
-        }
-    }
-}
-
-#[allow(clippy::disallowed_methods)] // The CLI is where the environment is read.
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok()
-}
-
-#[allow(clippy::print_stdout)] // Usage and version go to stdout, as goose's do.
-fn print_stdout(text: &str) {
-    print!("{text}");
-}
-
-#[allow(clippy::print_stderr)]
-fn print_stderr(text: &str) {
-    eprint!("{text}");
-}
-
-type CliError = Box<dyn std::error::Error + Send + Sync>;
-
-fn run_with_timeout(invocation: &Invocation) -> Result<(), CliError> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    runtime.block_on(async {
-        match invocation.timeout.filter(|t| !t.is_zero()) {
-            Some(timeout) => tokio::time::timeout(timeout, run(invocation))
-                .await
-                .map_err(|_| format!("timed out after {}: raise -timeout", go_duration(timeout)))?,
-            None => run(invocation).await,
-        }
-    })
-}
-
-async fn run(invocation: &Invocation) -> Result<(), CliError> {
-    let migrations = resolve(&DirectorySource::new(&invocation.dir), &[])?;
-    match invocation.driver.as_str() {
-        "postgres" | "pgx" | "redshift" => {}
-        "clickhouse" => return Err("the clickhouse driver is not available in this build yet".into()),
-        other => return Err(format!("{other:?}: unknown dialect").into()),
-    }
-    let spec = PgConnSpec::parse(&invocation.dbstring, &env)?;
-    let config = PgConfig { table: TableName::parse(&invocation.table)?, ..PgConfig::default() };
-    let mut driver = PgDriver::connect_spec(&spec, config).await?;
-    let command = match invocation.command {
-        CliCommand::Status => return print_status(&mut driver, &migrations, invocation.no_versioning).await,
-        CliCommand::Version => return print_version(&mut driver, &migrations, invocation.no_versioning).await,
-        CliCommand::Up => Command::Up,
-        CliCommand::UpByOne => Command::UpByOne,
-        CliCommand::UpTo(version) => Command::UpTo(version),
-        CliCommand::Down => Command::Down,
-        CliCommand::DownTo(version) => Command::DownTo(version),
-        CliCommand::Redo => Command::Redo,
-        CliCommand::Reset => Command::Reset,
-    };
-    let request =
-        PlanRequest { command, allow_missing: invocation.allow_missing, no_versioning: invocation.no_versioning };
-    let verbose = invocation.verbose;
-    let mut on_event = |event: RunEvent<'_>| match event {
-        RunEvent::MigrationFinished { result } => {
-            let label = if result.empty { "EMPTY" } else { "OK   " };
-            log(&format!(
-                "{label}{}{} ({})",
-                if result.empty { " " } else { "" },
-                result.name,
-                go_duration(result.duration)
-            ));
-        }
-        RunEvent::Statement { step, index } if verbose => {
-            if let Some(statement) = step.statements().get(index) {
-                log(&format!("Executing statement: {}", statement.text()));
+        Request::Run(settings, env) => {
+            for name in ["PGPASSWORD", "POSTGRES_PASSWORD", "CLICKHOUSE_PASSWORD"] {
+                if let Some(password) = env.non_empty(name) {
+                    secrets.add(password);
+                }
+            }
+            if let Some(password) = settings.database.as_ref().and_then(|db| redact::dsn_password(db.dsn())) {
+                secrets.add(&password);
+            }
+            let out = Output::new(settings.no_color, secrets);
+            match execute(&settings, &env, &out) {
+                Ok(code) => code,
+                Err(error) => report(&error, form, Some(&settings), &out),
             }
         }
-        _ => {}
-    };
-    let lookup = |name: &str| env(name);
-    let outcome =
-        migrate(&mut driver, &migrations, &request, &RunOptions { lock: true }, &lookup, &mut on_event).await?;
-    let last_up = outcome.report.results.iter().rev().find(|r| r.direction == Direction::Up);
-    match (command, invocation.no_versioning) {
-        (Command::Up | Command::UpTo(_), false) => match last_up {
-            Some(result) => log(&format!("goose: successfully migrated database to version: {}", result.version)),
-            None => log(&format!("goose: no migrations to run. current version: {}", outcome.version_before)),
-        },
-        (Command::Up | Command::UpTo(_), true) => {
-            if let Some(result) = last_up {
-                log(&format!("goose: up to current file version: {}", result.version));
+    }
+}
+
+/// Parses the arguments in their form, with the environment (and `.env`) merged in.
+fn parse(args: &[String], form: Form) -> Result<Request, CliError> {
+    let process = Env::from_process();
+    match form {
+        Form::Goose => {
+            let raw = goose_form::parse(args)?;
+            let env = process.with_env_file(&raw.env_file())?;
+            Ok(match raw.resolve(&env)? {
+                GooseParsed::Help => Request::Print(goose_form::USAGE.to_owned()),
+                GooseParsed::Version => Request::Print(version_text()),
+                GooseParsed::Run(settings) => Request::Run(Box::new(settings), env),
+            })
+        }
+        Form::Modern => {
+            let cli = match modern_form::parse(args) {
+                Ok(cli) => cli,
+                Err(error) => {
+                    use clap::error::ErrorKind;
+                    return match error.kind() {
+                        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                            Ok(Request::Print(error.render().to_string()))
+                        }
+                        _ => Err(CliError::Rendered(error.render().to_string())),
+                    };
+                }
+            };
+            let env = process.with_env_file(&cli.env_file())?;
+            Ok(match cli.resolve(&env, &|path| std::fs::read_to_string(path))? {
+                ModernParsed::Help(text) => Request::Print(text),
+                ModernParsed::Completions(shell) => Request::Print(modern_form::completions(shell)),
+                ModernParsed::Run(settings) => Request::Run(Box::new(settings), env),
+            })
+        }
+    }
+}
+
+fn version_text() -> String {
+    format!("migrate version: {}\n", env!("CARGO_PKG_VERSION"))
+}
+
+/// Runs the command on a single-threaded runtime: one connection, nothing to parallelise.
+fn execute(settings: &Settings, env: &Env, out: &Output) -> Result<ExitCode, CliError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| CliError::failed(format!("starting the async runtime failed: {error}")))?;
+    runtime.block_on(commands::execute(settings, env, out))
+}
+
+/// Prints an error the way its kind calls for and returns goose's exit code for it.
+fn report(error: &CliError, form: Form, settings: Option<&Settings>, out: &Output) -> ExitCode {
+    match error {
+        CliError::BrokenPipe => {}
+        CliError::Rendered(text) => out.stderr(text),
+        CliError::Usage(message) if form == Form::Goose => out.stderr(&format!("{message}\n{}", goose_form::USAGE)),
+        CliError::Usage(message) => {
+            out.stderr(&format!("error: {message}\n\nFor more information, try 'migrate help'.\n"));
+        }
+        CliError::GooseUsage(message) => out.stderr(&format!("{message}\n{}", goose_form::USAGE)),
+        _ => {
+            let prefix = match settings.map(|s| &s.command) {
+                Some(Command::Validate { .. }) => "migrate validate:",
+                Some(_) => "migrate run:",
+                None => "migrate:",
+            };
+            out.log_error(prefix, error);
+            if let Some(settings) = settings.filter(|s| s.json) {
+                // The document is best-effort here: the error itself is already on stderr.
+                let _ = out.stdout(&json::failure_document(settings.command.name(), error, out));
             }
         }
-        (Command::DownTo(_), false) => {
-            let rows = driver.list_applied().await?.unwrap_or_default();
-            log(&format!("goose: no migrations to run. current version: {}", current_version(&rows).unwrap_or(0)));
-        }
-        _ => {}
     }
-    driver.close().await?;
-    Ok(())
-}
-
-async fn print_status(driver: &mut PgDriver, migrations: &[Migration], no_versioning: bool) -> Result<(), CliError> {
-    let rows = if no_versioning { None } else { Some(driver.list_applied().await?.unwrap_or_default()) };
-    log("    Applied At                  Migration");
-    log("    =======================================");
-    let progress = if no_versioning { Vec::new() } else { driver.list_progress().await? };
-    for entry in status(migrations, rows.as_deref(), &progress) {
-        let name = match entry.migration {
-            Some(migration) => migration.name().to_owned(),
-            None => format!("{} (applied, no migration file)", entry.version),
-        };
-        let state = match entry.state {
-            StatusState::Applied(None) => "applied".to_owned(),
-            other => other.to_string(),
-        };
-        log(&format!("    {state:<24} -- {name}"));
-    }
-    Ok(())
-}
-
-async fn print_version(driver: &mut PgDriver, migrations: &[Migration], no_versioning: bool) -> Result<(), CliError> {
-    if no_versioning {
-        let last = migrations.last().map_or(0, |m| m.version().get());
-        log(&format!("goose: file version {last}"));
-        return Ok(());
-    }
-    let rows = driver.list_applied().await?.unwrap_or_default();
-    log(&format!("goose: version {}", current_version(&rows).unwrap_or(0)));
-    Ok(())
+    error.exit_code()
 }

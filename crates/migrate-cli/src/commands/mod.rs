@@ -1,0 +1,67 @@
+//! One module per command; this one dispatches and holds what several share (connecting, the
+//! migrations directory). No migration logic lives here: planning and running are the library's.
+
+mod dry_run;
+mod env_cmd;
+mod files;
+mod run;
+mod status;
+mod validate;
+mod wait;
+
+use std::process::ExitCode;
+
+use migrate::{resolve, DirectorySource, Driver, Migration};
+
+use crate::drivers::{self, DriverKind, OpenOptions, Target};
+use crate::env::Env;
+use crate::error::CliError;
+use crate::output::Output;
+use crate::settings::{Command, Settings};
+
+/// Runs the command, bounded by `-timeout` when given.
+pub(crate) async fn execute(settings: &Settings, env: &Env, out: &Output) -> Result<ExitCode, CliError> {
+    let command = dispatch(settings, env, out);
+    match settings.timeout {
+        // wait bounds itself, and reports the last connection error when it gives up.
+        Some(timeout) if settings.command != Command::Wait => {
+            tokio::time::timeout(timeout, command).await.map_err(|_| CliError::Timeout(timeout))?
+        }
+        _ => command.await,
+    }
+}
+
+async fn dispatch(settings: &Settings, env: &Env, out: &Output) -> Result<ExitCode, CliError> {
+    match &settings.command {
+        Command::Migrate(command) => run::run(*command, settings, env, out).await,
+        Command::Status => status::status(settings, env, out).await,
+        Command::Version => status::version(settings, env, out).await,
+        Command::Create { name, kind } => files::create(name, kind, settings, out),
+        Command::Fix => files::fix(settings, out),
+        Command::Init => files::init(settings, out),
+        Command::Validate { files } => validate::validate(files, settings, env, out),
+        Command::Env => env_cmd::env(env, out),
+        Command::Wait => wait::wait(settings, env, out).await,
+    }
+}
+
+/// The migrations of the directory.
+fn migrations(settings: &Settings) -> Result<Vec<Migration>, CliError> {
+    Ok(resolve(&DirectorySource::new(&settings.dir), &[])?)
+}
+
+/// The database the settings name, parsed.
+fn target(settings: &Settings, env: &Env) -> Result<(DriverKind, Target), CliError> {
+    let database = settings
+        .database
+        .as_ref()
+        .ok_or_else(|| CliError::Usage(format!("{} needs a database", settings.command.name())))?;
+    Ok((database.driver, Target::parse(database.driver, database.dsn(), env)?))
+}
+
+/// Connects to the database the settings name.
+async fn connect(settings: &Settings, env: &Env) -> Result<(DriverKind, Box<dyn Driver>), CliError> {
+    let (kind, target) = target(settings, env)?;
+    let options = OpenOptions { table: &settings.table, lock_wait: settings.lock_wait, connect_timeout: None };
+    Ok((kind, drivers::open(&target, &options).await?))
+}

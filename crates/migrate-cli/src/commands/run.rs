@@ -1,0 +1,136 @@
+//! up, up-by-one, up-to, down, down-to, redo, reset: goose's log lines while the library's runner
+//! works, then goose's summary line (or one JSON document).
+
+use std::process::ExitCode;
+
+use migrate::{current_version, migrate, Command, Direction, Driver, PlanRequest, RunEvent, RunOptions};
+
+use crate::commands::{connect, dry_run, migrations};
+use crate::env::Env;
+use crate::error::CliError;
+use crate::output::json::{self, MigrationDoc, RunDoc};
+use crate::output::{go_duration, live, Output, Style};
+use crate::settings::Settings;
+
+pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &Output) -> Result<ExitCode, CliError> {
+    let migrations = migrations(settings)?;
+    let (kind, mut driver) = connect(settings, env).await?;
+    let request = PlanRequest { command, allow_missing: settings.allow_missing, no_versioning: settings.no_versioning };
+    if settings.dry_run {
+        return dry_run::show(driver.as_mut(), kind, &migrations, &request, settings, env, out).await;
+    }
+    let transactions = driver.capabilities().transactions;
+    let verbose = settings.verbose;
+    let live = out.live();
+    let ticker = live.clone().map(|live| {
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(live::TICK).await;
+                live.tick();
+            }
+        })
+    });
+    let grey = |text: &str| out.log(&out.paint(Style::Grey, text));
+    // Whether the migration that is running has a transaction, for -v's Begin/Commit/Rollback lines.
+    let mut in_transaction = false;
+    let mut on_event = |event: RunEvent<'_>| match event {
+        RunEvent::MigrationStarted { step } => {
+            if let Some(live) = &live {
+                live.start(step.migration.name());
+            }
+            in_transaction = step.transaction() && transactions;
+            if verbose && in_transaction {
+                grey("Begin transaction");
+            }
+        }
+        RunEvent::Statement { step, index } if verbose => {
+            if let Some(statement) = step.statements().get(index) {
+                grey(&format!("Executing statement: {}", statement.text()));
+            }
+        }
+        RunEvent::MigrationFinished { result } => {
+            if let Some(live) = &live {
+                live.stop();
+            }
+            if verbose && in_transaction {
+                grey("Commit transaction");
+            }
+            let (label, pad) = if result.empty { ("EMPTY", " ") } else { ("OK", "   ") };
+            let style = if result.empty { Style::Yellow } else { Style::Green };
+            out.log(&format!("{}{pad}{} ({})", out.paint(style, label), result.name, go_duration(result.duration)));
+        }
+        RunEvent::MigrationFailed { .. } => {
+            if let Some(live) = &live {
+                live.stop();
+            }
+            if verbose && in_transaction {
+                grey("Rollback transaction");
+            }
+        }
+        _ => {}
+    };
+    let lookup = |name: &str| env.lookup(name);
+    let outcome =
+        migrate(driver.as_mut(), &migrations, &request, &RunOptions { lock: true }, &lookup, &mut on_event).await;
+    if let Some(ticker) = ticker {
+        ticker.abort();
+    }
+    let outcome = outcome?;
+    let version_after = if settings.no_versioning { None } else { read_version(driver.as_mut()).await };
+    summary(command, settings, &migrations, &outcome, version_after, out);
+    if settings.json {
+        let document = RunDoc {
+            command: settings.command.name(),
+            ok: true,
+            dry_run: false,
+            version_before: (!settings.no_versioning).then_some(outcome.version_before),
+            version_after,
+            migrations: outcome.report.results.iter().map(MigrationDoc::from).collect(),
+            failed: None,
+            error: None,
+        };
+        out.stdout(&json::render(&document))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// goose's current version after the run, if the table can be read.
+async fn read_version(driver: &mut dyn Driver) -> Option<i64> {
+    let rows = driver.list_applied().await.ok()??;
+    Some(current_version(&rows).unwrap_or(0))
+}
+
+/// goose's closing line for the command.
+fn summary(
+    command: Command,
+    settings: &Settings,
+    migrations: &[migrate::Migration],
+    outcome: &migrate::Outcome,
+    version_after: Option<i64>,
+    out: &Output,
+) {
+    let results = &outcome.report.results;
+    let last = |direction: Direction| results.iter().rev().find(|r| r.direction == direction);
+    match (command, settings.no_versioning) {
+        (Command::Up | Command::UpTo(_), false) => match last(Direction::Up) {
+            Some(result) => out.log(&format!("goose: successfully migrated database to version: {}", result.version)),
+            None => out.log(&format!("goose: no migrations to run. current version: {}", outcome.version_before)),
+        },
+        (Command::Up | Command::UpTo(_), true) => {
+            if let Some(result) = last(Direction::Up) {
+                out.log(&format!("goose: up to current file version: {}", result.version));
+            }
+        }
+        (Command::DownTo(_), false) => {
+            out.log(&format!("goose: no migrations to run. current version: {}", version_after.unwrap_or(0)));
+        }
+        (Command::Down | Command::DownTo(_), true) => {
+            // goose names the highest file below the last one rolled back.
+            if let Some(lowest) = last(Direction::Down) {
+                let remaining = migrations.iter().map(|m| m.version()).filter(|v| *v < lowest.version).max();
+                out.log(&format!("goose: down to current file version: {}", remaining.map_or(0, |v| v.get())));
+            }
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,173 @@
+//! The one place that knows which database drivers exist: driver names and URL schemes map to a
+//! [`DriverKind`], and [`open`] turns a DSN into a connected `Box<dyn Driver>`. Everything else in the
+//! CLI works through `migrate::Driver`, so a new driver is an arm here.
+
+use std::time::Duration;
+
+use migrate::postgres::{PgConfig, PgConnSpec, PgDriver, TableName};
+use migrate::{Direction, Driver, Version};
+
+use crate::env::Env;
+use crate::error::CliError;
+
+/// The databases the CLI can talk to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DriverKind {
+    /// PostgreSQL (goose's `postgres`, `pgx` and `redshift`).
+    Postgres,
+    /// ClickHouse.
+    ClickHouse,
+}
+
+impl DriverKind {
+    /// goose's driver names.
+    pub(crate) fn from_name(name: &str) -> Option<DriverKind> {
+        match name {
+            "postgres" | "postgresql" | "pgx" | "redshift" => Some(DriverKind::Postgres),
+            "clickhouse" => Some(DriverKind::ClickHouse),
+            _ => None,
+        }
+    }
+
+    /// The driver a DSN's URL scheme names; a libpq `key=value` string is PostgreSQL's.
+    pub(crate) fn from_dsn(dsn: &str) -> Option<DriverKind> {
+        match dsn.split_once("://") {
+            Some((scheme, _)) => match scheme.to_ascii_lowercase().as_str() {
+                "postgres" | "postgresql" => Some(DriverKind::Postgres),
+                "clickhouse" | "tcp" | "http" | "https" => Some(DriverKind::ClickHouse),
+                _ => None,
+            },
+            None if dsn.contains('=') => Some(DriverKind::Postgres),
+            None => None,
+        }
+    }
+}
+
+/// How to open a driver.
+#[derive(Debug, Clone)]
+pub(crate) struct OpenOptions<'a> {
+    /// The version table, as typed.
+    pub(crate) table: &'a str,
+    /// How long to wait for another runner's lock (the driver's default when `None`).
+    pub(crate) lock_wait: Option<Duration>,
+    /// A bound on connecting, tighter than the DSN's own (for `wait`'s attempts).
+    pub(crate) connect_timeout: Option<Duration>,
+}
+
+/// A parsed DSN: what the CLI needs to show and to protect before connecting.
+pub(crate) enum Target {
+    /// A PostgreSQL server.
+    Postgres(Box<PgConnSpec>),
+}
+
+impl Target {
+    /// Parses a DSN for `kind`; `env` supplies libpq's `PG*` variables.
+    pub(crate) fn parse(kind: DriverKind, dsn: &str, env: &Env) -> Result<Target, CliError> {
+        match kind {
+            DriverKind::Postgres => PgConnSpec::parse(dsn, &|name| env.lookup(name))
+                .map(|spec| Target::Postgres(Box::new(spec)))
+                .map_err(|error| CliError::failed(format!("invalid PostgreSQL DSN: {error}"))),
+            DriverKind::ClickHouse => Err(clickhouse_unavailable()),
+        }
+    }
+
+    /// The server, password redacted.
+    pub(crate) fn redacted(&self) -> String {
+        match self {
+            Target::Postgres(spec) => spec.redacted(),
+        }
+    }
+}
+
+fn clickhouse_unavailable() -> CliError {
+    CliError::failed(
+        "the clickhouse driver is not available in this build yet: use goose for ClickHouse databases for now",
+    )
+}
+
+/// Connects to the target.
+pub(crate) async fn open(target: &Target, options: &OpenOptions<'_>) -> Result<Box<dyn Driver>, CliError> {
+    match target {
+        Target::Postgres(spec) => {
+            let mut config = PgConfig { table: pg_table(options.table)?, ..PgConfig::default() };
+            if let Some(lock_wait) = options.lock_wait {
+                config.lock_wait = lock_wait;
+            }
+            let timeout = match (spec.connect_timeout, options.connect_timeout) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let driver = PgDriver::connect(&spec.to_connect_options(), timeout, &spec.redacted(), config)
+                .await
+                .map_err(|error| CliError::failed(error.to_string()))?;
+            Ok(Box::new(driver))
+        }
+    }
+}
+
+/// The statement that records (`Up`) or forgets (`Down`) a version, as the driver sends it, with the
+/// version inlined for display (the driver binds it).
+pub(crate) fn version_row_sql(
+    kind: DriverKind,
+    table: &str,
+    version: Version,
+    direction: Direction,
+) -> Result<String, CliError> {
+    match kind {
+        DriverKind::Postgres => {
+            let table = pg_table(table)?;
+            Ok(match direction {
+                Direction::Up => format!("INSERT INTO {table} (version_id, is_applied) VALUES ({version}, true)"),
+                Direction::Down => format!("DELETE FROM {table} WHERE version_id={version}"),
+            })
+        }
+        DriverKind::ClickHouse => Err(clickhouse_unavailable()),
+    }
+}
+
+/// The version table's name as the driver writes it in SQL.
+pub(crate) fn table_display(kind: DriverKind, table: &str) -> Result<String, CliError> {
+    match kind {
+        DriverKind::Postgres => Ok(pg_table(table)?.to_string()),
+        DriverKind::ClickHouse => Err(clickhouse_unavailable()),
+    }
+}
+
+fn pg_table(table: &str) -> Result<TableName, CliError> {
+    TableName::parse(table).map_err(|error| CliError::failed(error.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_schemes() {
+        for name in ["postgres", "pgx", "redshift"] {
+            assert_eq!(DriverKind::from_name(name), Some(DriverKind::Postgres));
+        }
+        assert_eq!(DriverKind::from_name("clickhouse"), Some(DriverKind::ClickHouse));
+        assert_eq!(DriverKind::from_name("mysql"), None);
+        for dsn in ["postgres://h/db", "POSTGRESQL://h", "host=h dbname=d"] {
+            assert_eq!(DriverKind::from_dsn(dsn), Some(DriverKind::Postgres), "{dsn}");
+        }
+        for dsn in ["clickhouse://h:9000", "tcp://h:9000", "http://h:8123", "https://h:8443"] {
+            assert_eq!(DriverKind::from_dsn(dsn), Some(DriverKind::ClickHouse), "{dsn}");
+        }
+        assert_eq!(DriverKind::from_dsn("mysql://h"), None);
+        assert_eq!(DriverKind::from_dsn("somefile.db"), None);
+    }
+
+    #[test]
+    fn version_rows() {
+        let v = Version::new(3).unwrap();
+        assert_eq!(
+            version_row_sql(DriverKind::Postgres, "goose_db_version", v, Direction::Up).unwrap(),
+            "INSERT INTO \"goose_db_version\" (version_id, is_applied) VALUES (3, true)"
+        );
+        assert_eq!(
+            version_row_sql(DriverKind::Postgres, "App.Versions", v, Direction::Down).unwrap(),
+            "DELETE FROM \"app\".\"versions\" WHERE version_id=3"
+        );
+    }
+}

@@ -1,0 +1,92 @@
+//! The CLI's one error type and how each kind maps to goose's exit codes.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use migrate::{PlanError, ResolveError, RunError};
+
+use crate::output::go_duration;
+
+/// Exit code for success.
+pub(crate) const EXIT_OK: u8 = 0;
+/// Exit code for every runtime failure (goose's `log.Fatalf`).
+pub(crate) const EXIT_FAILURE: u8 = 1;
+/// Exit code for a flag or argument error (Go's `flag.ExitOnError`).
+pub(crate) const EXIT_USAGE: u8 = 2;
+/// Exit code of `status --exit-code` when migrations are pending: distinct from 1 and 2 so a script can
+/// tell "pending" from "broken".
+pub(crate) const EXIT_PENDING: u8 = 3;
+
+/// Everything that can go wrong in the CLI. Messages say what failed and what to do, and never hold a
+/// password: DSNs are shown redacted, and driver errors are already redacted by the drivers.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CliError {
+    /// Bad flags or arguments in the modern form, or a bad flag value in goose's form (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// clap's own rendering of an argument error in the modern form (exit 2), printed as it is.
+    #[error("{0}")]
+    Rendered(String),
+    /// goose's "not enough arguments" class: usage is printed and the exit code is 1, as goose does.
+    #[error("{0}")]
+    GooseUsage(String),
+    /// The migration files could not be resolved.
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    /// The command could not be planned (or a file the plan needs does not parse).
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// A run failed; the report of what was applied before the failure is kept for the output.
+    #[error(transparent)]
+    Run(Box<RunError>),
+    /// The whole command ran out of time.
+    #[error("timed out after {}: raise -timeout (--timeout), or find what is slow or blocked", go_duration(*.0))]
+    Timeout(Duration),
+    /// Any other failure, already phrased for the user.
+    #[error("{0}")]
+    Failed(String),
+    /// stdout was closed (`migrate status | head`): stop quietly and exit 0, as ripgrep does.
+    #[error("broken pipe")]
+    BrokenPipe,
+}
+
+impl CliError {
+    /// A failure with a message that says what failed and what to do.
+    pub(crate) fn failed(message: impl Into<String>) -> CliError {
+        CliError::Failed(message.into())
+    }
+
+    /// goose's exit code for this error.
+    pub(crate) fn exit_code(&self) -> ExitCode {
+        ExitCode::from(match self {
+            CliError::Usage(_) | CliError::Rendered(_) => EXIT_USAGE,
+            CliError::BrokenPipe => EXIT_OK,
+            _ => EXIT_FAILURE,
+        })
+    }
+
+    /// The file and line the error points at, when it points at one.
+    pub(crate) fn location(&self) -> Option<(String, Option<usize>)> {
+        match self {
+            CliError::Plan(PlanError::Parse(error)) => Some((error.file().to_owned(), Some(error.line()))),
+            CliError::Run(error) => match &error.kind {
+                migrate::RunErrorKind::Statement { file, line, .. } => Some((file.clone(), Some(*line))),
+                migrate::RunErrorKind::Plan(PlanError::Parse(error)) => {
+                    Some((error.file().to_owned(), Some(error.line())))
+                }
+                migrate::RunErrorKind::Bookkeeping { file, .. }
+                | migrate::RunErrorKind::ResumeMismatch { file, .. }
+                | migrate::RunErrorKind::Progress { file, .. }
+                | migrate::RunErrorKind::CodeUnsupported { file } => Some((file.clone(), None)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+impl From<RunError> for CliError {
+    fn from(error: RunError) -> CliError {
+        CliError::Run(Box::new(error))
+    }
+}

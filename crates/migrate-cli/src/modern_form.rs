@@ -1,0 +1,392 @@
+//! The modern form: `migrate COMMAND [--flags]`, parsed with clap, with `--help` on every command and
+//! shell completions. It reaches the same [`Settings`] as goose's form, reading the same variables
+//! (`GOOSE_MIGRATION_DIR`, `GOOSE_TABLE`, `NO_COLOR`, `GOOSE_DBSTRING`...) as fallbacks, so
+//! `GOOSE_DRIVER=postgres GOOSE_DBSTRING=... migrate up` means the same under either parser.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::database::{resolve_database, DbFlags, ReadFile};
+use crate::env::{parse_bool, Env, EnvFile};
+use crate::error::CliError;
+use crate::settings::{parse_go_duration, resolve_dir, resolve_table, Command, Settings};
+
+/// How long `wait` waits when `--timeout` is not given.
+pub(crate) const DEFAULT_WAIT: Duration = Duration::from_secs(60);
+
+/// goose-compatible database migrations for PostgreSQL and ClickHouse.
+#[derive(Debug, Parser)]
+#[command(
+    name = "migrate",
+    version,
+    disable_help_subcommand = true,
+    after_help = "goose's form works too, unchanged: migrate [OPTIONS] DRIVER DBSTRING COMMAND, e.g.\n  \
+                  migrate -dir migrations postgres \"$DATABASE_URL\" up\n\
+                  A command line is read in the modern form when its first argument is one of the commands \
+                  above and no later argument is a Go-style single-dash flag such as -dir or -table=x; \
+                  otherwise in goose's form (migrate -h shows goose's usage).\n\n\
+                  Exit codes: 0 success, 1 failure, 2 bad arguments, 3 status --exit-code with pending migrations."
+)]
+pub(crate) struct ModernCli {
+    #[command(subcommand)]
+    pub(crate) command: ModernCommand,
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Print each statement as it runs (validate: goose's table)
+    #[arg(short, long, global = true)]
+    verbose: bool,
+    /// No colour (NO_COLOR=1 works too)
+    #[arg(long, global = true)]
+    no_color: bool,
+    /// .env file to load; "none" loads nothing [default: ./.env if present]
+    #[arg(long, global = true, value_name = "FILE")]
+    env: Option<String>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ModernCommand {
+    /// Apply every pending migration
+    Up(RunArgs),
+    /// Apply the next pending migration
+    UpByOne(RunArgs),
+    /// Apply pending migrations up to and including VERSION
+    UpTo {
+        /// The last version to apply
+        version: i64,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Roll back the current version
+    Down(RunArgs),
+    /// Roll back while the current version is above VERSION (0 rolls back everything)
+    DownTo {
+        /// The version to stop at
+        version: i64,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Roll back the current version and apply it again
+    Redo(RunArgs),
+    /// Roll back every applied migration
+    Reset(RunArgs),
+    /// Show each migration and whether it is applied
+    Status {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        dir: DirArg,
+        /// Under -no-versioning semantics: list files only, without reading the version table
+        #[arg(long)]
+        no_versioning: bool,
+        /// Print one JSON document on stdout
+        #[arg(long)]
+        json: bool,
+        /// Exit 3 when migrations are pending
+        #[arg(long)]
+        exit_code: bool,
+    },
+    /// Print the database's current version
+    Version {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        dir: DirArg,
+        /// Print the last file's version instead of reading the database
+        #[arg(long)]
+        no_versioning: bool,
+        /// Print one JSON document on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a new migration file: <timestamp>_<name>.sql (or <NNNNN>_<name>.sql with -s)
+    Create {
+        /// What the migration does, e.g. "add users"; snake-cased into the file name
+        name: String,
+        /// The file type; only sql is written by this tool
+        #[arg(value_name = "TYPE", default_value = "sql")]
+        kind: String,
+        #[command(flatten)]
+        dir: DirArg,
+        /// Number the file sequentially (00001, 00002...) instead of with a UTC timestamp
+        #[arg(short, long)]
+        sequential: bool,
+    },
+    /// Renumber timestamped migrations sequentially, after the highest sequential one
+    Fix {
+        #[command(flatten)]
+        dir: DirArg,
+    },
+    /// Parse migration files without a database: the directory, or the FILEs given
+    Validate {
+        /// Files to check instead of the directory
+        files: Vec<String>,
+        #[command(flatten)]
+        dir: DirArg,
+        /// Print one JSON document on stdout: every file's statements, with ENVSUB applied
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create the migrations directory with a first migration
+    Init {
+        #[command(flatten)]
+        dir: DirArg,
+    },
+    /// Print goose's environment variables (GOOSE_DBSTRING with its password redacted)
+    Env,
+    /// Wait until the database accepts connections (for init containers)
+    Wait {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Print a shell completion script
+    Completions {
+        /// The shell
+        shell: Shell,
+    },
+    /// Print help for the modern form, or for one command
+    Help {
+        /// The command
+        command: Option<String>,
+    },
+}
+
+/// The shells completions are written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Shell {
+    /// bash
+    Bash,
+    /// zsh
+    Zsh,
+    /// fish
+    Fish,
+}
+
+/// `--dir`.
+#[derive(Debug, Args)]
+pub(crate) struct DirArg {
+    /// Directory with migration files [env: GOOSE_MIGRATION_DIR] [default: .]
+    #[arg(long, value_name = "DIR")]
+    dir: Option<String>,
+}
+
+/// The database and how long to spend on it.
+#[derive(Args)]
+pub(crate) struct DbArgs {
+    /// The database URL; the driver follows its scheme [env: DATABASE_URL, GOOSE_DBSTRING]
+    #[arg(long, value_name = "URL", help_heading = "Database")]
+    database_url: Option<String>,
+    /// postgres (pgx, redshift) or clickhouse, when the URL does not say [env: GOOSE_DRIVER]
+    #[arg(long, value_name = "NAME", help_heading = "Database")]
+    driver: Option<String>,
+    /// Host, to build the URL from parts [env: POSTGRES_HOST, CLICKHOUSE_HOST]
+    #[arg(long, value_name = "HOST", help_heading = "Database")]
+    db_host: Option<String>,
+    /// Port [env: POSTGRES_PORT, CLICKHOUSE_PORT]
+    #[arg(long, value_name = "PORT", help_heading = "Database")]
+    db_port: Option<u16>,
+    /// User [env: POSTGRES_USER, CLICKHOUSE_USERNAME]
+    #[arg(long, value_name = "USER", help_heading = "Database")]
+    db_user: Option<String>,
+    /// Database name [env: POSTGRES_DATABASE, CLICKHOUSE_DATABASE]
+    #[arg(long, value_name = "NAME", help_heading = "Database")]
+    db_name: Option<String>,
+    /// Read the password from this environment variable [default: POSTGRES_PASSWORD, CLICKHOUSE_PASSWORD]
+    #[arg(long, value_name = "VAR", help_heading = "Database")]
+    db_password_env: Option<String>,
+    /// Read the password from this file (one trailing newline is dropped)
+    #[arg(long, value_name = "PATH", help_heading = "Database")]
+    db_password_file: Option<PathBuf>,
+    /// Extra URL parameter, e.g. sslmode=require (repeatable)
+    #[arg(long, value_name = "KEY=VALUE", help_heading = "Database")]
+    db_param: Vec<String>,
+    /// The version table [env: GOOSE_TABLE] [default: goose_db_version]
+    #[arg(long, value_name = "NAME", help_heading = "Database")]
+    table: Option<String>,
+    /// Bound on the whole command, a Go duration such as 30s or 1h13m (wait: how long to wait) [default: none; wait: 60s]
+    #[arg(long, value_name = "DURATION", value_parser = duration, help_heading = "Database")]
+    timeout: Option<Duration>,
+}
+
+// DbArgs holds the database URL, which may hold a password.
+impl std::fmt::Debug for DbArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DbArgs { .. }")
+    }
+}
+
+/// The flags of the commands that change the database.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    dir: DirArg,
+    /// Apply missing (out-of-order) migrations instead of refusing
+    #[arg(long)]
+    allow_missing: bool,
+    /// Run by file order and never read or write the version table
+    #[arg(long)]
+    no_versioning: bool,
+    /// Print the plan and the exact statements, with transaction boundaries; change nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Print one JSON document on stdout
+    #[arg(long)]
+    json: bool,
+    /// How long to wait for another runner's migration lock [default: 5m]
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    lock_wait: Option<Duration>,
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    parse_go_duration(text).ok_or_else(|| "expected a Go duration such as 30s, 5m or 1h13m".to_owned())
+}
+
+/// What a modern command line asks for.
+#[derive(Debug)]
+pub(crate) enum ModernParsed {
+    /// A command.
+    Run(Settings),
+    /// `completions SHELL`.
+    Completions(Shell),
+    /// `help [COMMAND]`: the text to print.
+    Help(String),
+}
+
+/// Parses the arguments (without the program name). clap's own errors, `--help` and `--version` come
+/// back as `Err(clap::Error)` for the caller to print.
+pub(crate) fn parse(args: &[String]) -> Result<ModernCli, clap::Error> {
+    ModernCli::try_parse_from(std::iter::once("migrate".to_owned()).chain(args.iter().cloned()))
+}
+
+impl ModernCli {
+    /// The `.env` file `--env` selects.
+    pub(crate) fn env_file(&self) -> EnvFile {
+        EnvFile::from_flag(self.global.env.as_deref())
+    }
+
+    /// Resolves the command against the environment.
+    pub(crate) fn resolve(&self, env: &Env, read_file: ReadFile<'_>) -> Result<ModernParsed, CliError> {
+        let (command, db, dir, run) = match &self.command {
+            ModernCommand::Up(run) => (migrate_cmd(migrate::Command::Up), Some(&run.db), Some(&run.dir), Some(run)),
+            ModernCommand::UpByOne(run) => {
+                (migrate_cmd(migrate::Command::UpByOne), Some(&run.db), Some(&run.dir), Some(run))
+            }
+            ModernCommand::UpTo { version, run } => {
+                (migrate_cmd(migrate::Command::UpTo(*version)), Some(&run.db), Some(&run.dir), Some(run))
+            }
+            ModernCommand::Down(run) => (migrate_cmd(migrate::Command::Down), Some(&run.db), Some(&run.dir), Some(run)),
+            ModernCommand::DownTo { version, run } => {
+                (migrate_cmd(migrate::Command::DownTo(*version)), Some(&run.db), Some(&run.dir), Some(run))
+            }
+            ModernCommand::Redo(run) => (migrate_cmd(migrate::Command::Redo), Some(&run.db), Some(&run.dir), Some(run)),
+            ModernCommand::Reset(run) => {
+                (migrate_cmd(migrate::Command::Reset), Some(&run.db), Some(&run.dir), Some(run))
+            }
+            ModernCommand::Status { db, dir, .. } => (Command::Status, Some(db), Some(dir), None),
+            ModernCommand::Version { db, dir, .. } => (Command::Version, Some(db), Some(dir), None),
+            ModernCommand::Create { name, kind, dir, .. } => {
+                (Command::Create { name: name.clone(), kind: kind.clone() }, None, Some(dir), None)
+            }
+            ModernCommand::Fix { dir } => (Command::Fix, None, Some(dir), None),
+            ModernCommand::Validate { files, dir, .. } => {
+                (Command::Validate { files: files.clone() }, None, Some(dir), None)
+            }
+            ModernCommand::Init { dir } => (Command::Init, None, Some(dir), None),
+            ModernCommand::Env => (Command::Env, None, None, None),
+            ModernCommand::Wait { db } => (Command::Wait, Some(db), None, None),
+            ModernCommand::Completions { shell } => return Ok(ModernParsed::Completions(*shell)),
+            ModernCommand::Help { command } => return help(command.as_deref()).map(ModernParsed::Help),
+        };
+        let mut settings = Settings::new(command);
+        settings.dir = resolve_dir(dir.and_then(|d| d.dir.as_deref()), env.non_empty("GOOSE_MIGRATION_DIR"));
+        settings.verbose = self.global.verbose;
+        settings.no_color = self.global.no_color || env.get("NO_COLOR").and_then(parse_bool) == Some(true);
+        if let Some(db) = db {
+            settings.table = resolve_table(db.table.as_deref(), env.non_empty("GOOSE_TABLE"));
+            settings.database = Some(resolve_database(&db.flags(), env, read_file)?);
+            settings.timeout = db.timeout.filter(|t| !t.is_zero());
+        }
+        if let Some(run) = run {
+            settings.allow_missing = run.allow_missing;
+            settings.no_versioning = run.no_versioning;
+            settings.dry_run = run.dry_run;
+            settings.json = run.json;
+            settings.lock_wait = run.lock_wait;
+        }
+        match &self.command {
+            ModernCommand::Status { no_versioning, json, exit_code, .. } => {
+                settings.no_versioning = *no_versioning;
+                settings.json = *json;
+                settings.exit_code = *exit_code;
+            }
+            ModernCommand::Version { no_versioning, json, .. } => {
+                settings.no_versioning = *no_versioning;
+                settings.json = *json;
+            }
+            ModernCommand::Create { sequential, .. } => settings.sequential = *sequential,
+            ModernCommand::Validate { json, .. } => settings.json = *json,
+            ModernCommand::Wait { .. } => settings.timeout = Some(settings.timeout.unwrap_or(DEFAULT_WAIT)),
+            _ => {}
+        }
+        Ok(ModernParsed::Run(settings))
+    }
+}
+
+impl DbArgs {
+    fn flags(&self) -> DbFlags {
+        DbFlags {
+            url: self.database_url.clone(),
+            driver: self.driver.clone(),
+            host: self.db_host.clone(),
+            port: self.db_port,
+            user: self.db_user.clone(),
+            name: self.db_name.clone(),
+            password_env: self.db_password_env.clone(),
+            password_file: self.db_password_file.clone(),
+            params: self.db_param.clone(),
+        }
+    }
+}
+
+fn migrate_cmd(command: migrate::Command) -> Command {
+    Command::Migrate(command)
+}
+
+/// The help text of the modern form, or of one of its commands.
+pub(crate) fn help(command: Option<&str>) -> Result<String, CliError> {
+    let mut root = <ModernCli as clap::CommandFactory>::command();
+    // Building propagates the binary name, so a command's usage line reads "migrate up", not "up".
+    root.build();
+    match command {
+        None => Ok(root.render_help().to_string()),
+        Some(name) => match root.find_subcommand_mut(name) {
+            Some(sub) => Ok(sub.render_help().to_string()),
+            None => Err(CliError::Usage(format!("no such command {name:?}: see migrate help"))),
+        },
+    }
+}
+
+/// The completion script for `shell`.
+pub(crate) fn completions(shell: Shell) -> String {
+    let mut command = <ModernCli as clap::CommandFactory>::command();
+    let generator = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
+    let mut script = Vec::new();
+    clap_complete::generate(generator, &mut command, "migrate", &mut script);
+    String::from_utf8_lossy(&script).into_owned()
+}
+
+#[cfg(test)]
+mod tests;

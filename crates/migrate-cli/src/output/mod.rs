@@ -1,0 +1,181 @@
+//! Everything the CLI writes. goose's log lines go to stderr with Go's `log` prefix (local time
+//! `YYYY/MM/DD HH:MM:SS `); documents (usage, `env`, JSON, the dry-run script, `validate -v`) go to
+//! stdout. Colour is used only when stderr is a terminal and neither `-no-color` nor `NO_COLOR` says
+//! otherwise; on a terminal a live line shows a migration that has been running for over a second.
+//!
+//! This module and its children are the only places that print, hence the local `allow`s.
+
+pub(crate) mod json;
+pub(crate) mod live;
+pub(crate) mod tables;
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::CliError;
+use crate::redact::Secrets;
+
+pub(crate) use crate::output::live::Live;
+
+/// The colours the CLI uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Style {
+    /// `OK`.
+    Green,
+    /// `EMPTY`, warnings.
+    Yellow,
+    /// Errors.
+    Red,
+    /// Statements and transaction boundaries under `-v` (goose's grey).
+    Grey,
+}
+
+impl Style {
+    fn code(self) -> &'static str {
+        match self {
+            Style::Green => "\x1b[32m",
+            Style::Yellow => "\x1b[33m",
+            Style::Red => "\x1b[31m",
+            Style::Grey => "\x1b[90m",
+        }
+    }
+}
+
+/// Where and how to write.
+#[derive(Debug, Clone)]
+pub(crate) struct Output {
+    color: bool,
+    live: Option<Arc<Live>>,
+    secrets: Secrets,
+}
+
+impl Output {
+    /// Output for this process: colour and the live line only when stderr is a terminal.
+    pub(crate) fn new(no_color: bool, secrets: Secrets) -> Output {
+        let terminal = std::io::stderr().is_terminal();
+        Output { color: terminal && !no_color, live: terminal.then(|| Arc::new(Live::default())), secrets }
+    }
+
+    /// Output that never colours and has no live line (tests, and before settings are known).
+    pub(crate) fn plain(secrets: Secrets) -> Output {
+        Output { color: false, live: None, secrets }
+    }
+
+    /// `text` in `style` when colour is on.
+    pub(crate) fn paint(&self, style: Style, text: &str) -> String {
+        if self.color {
+            format!("{}{text}\x1b[0m", style.code())
+        } else {
+            text.to_owned()
+        }
+    }
+
+    /// The live line, when stderr is a terminal.
+    pub(crate) fn live(&self) -> Option<Arc<Live>> {
+        self.live.clone()
+    }
+
+    /// Writes one goose log line to stderr. Every line, like every document, is scrubbed of the known
+    /// passwords: the types already redact them, this is the last line of defence.
+    #[allow(clippy::print_stderr)] // The CLI's output is its job; goose logs to stderr.
+    pub(crate) fn log(&self, line: &str) {
+        let stamp = chrono::Local::now().format("%Y/%m/%d %H:%M:%S");
+        let mut stderr = std::io::stderr().lock();
+        if let Some(live) = &self.live {
+            live.clear(&mut stderr);
+        }
+        // A failed write to stderr has nowhere to be reported.
+        let _ = writeln!(stderr, "{stamp} {}", self.scrub(line));
+    }
+
+    /// Logs an error: one line per line of the message, scrubbed of known secrets.
+    pub(crate) fn log_error(&self, prefix: &str, error: &CliError) {
+        for line in error.to_string().lines() {
+            self.log(&format!("{} {line}", self.paint(Style::Red, prefix)));
+        }
+    }
+
+    /// Removes known secrets from text that did not come from a redacting type.
+    pub(crate) fn scrub<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        self.secrets.scrub(text)
+    }
+
+    /// Writes to stderr without the log prefix (usage text after an argument error).
+    #[allow(clippy::print_stderr)]
+    pub(crate) fn stderr(&self, text: &str) {
+        let mut stderr = std::io::stderr().lock();
+        let _ = stderr.write_all(self.scrub(text).as_bytes());
+    }
+
+    /// Writes a document to stdout; a closed pipe ends the command quietly.
+    pub(crate) fn stdout(&self, text: &str) -> Result<(), CliError> {
+        let mut stdout = std::io::stdout().lock();
+        let written = stdout.write_all(self.scrub(text).as_bytes()).and_then(|()| stdout.flush());
+        match written {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Err(CliError::BrokenPipe),
+            Err(error) => Err(CliError::failed(format!("writing to stdout failed: {error}"))),
+        }
+    }
+}
+
+/// A duration as goose prints it: Go's `Duration.String()` of the value rounded to 1/100 of its largest
+/// unit (`1.23s`, `12.35ms`, `123.46µs`, `850ns`).
+pub(crate) fn go_duration(duration: Duration) -> String {
+    let nanos = duration.as_nanos();
+    let (unit_nanos, unit) = match nanos {
+        0..1_000 => return format!("{nanos}ns"),
+        1_000..1_000_000 => (1_000u128, "µs"),
+        1_000_000..1_000_000_000 => (1_000_000, "ms"),
+        _ if nanos < 60_000_000_000 => (1_000_000_000, "s"),
+        _ => {
+            let hundredths = (nanos + 5_000_000) / 10_000_000;
+            let hours = hundredths / 360_000;
+            let minutes = (hundredths / 6000) % 60;
+            let rest = hundredths % 6000;
+            let seconds = trim_decimal(rest / 100, rest % 100);
+            return if hours > 0 { format!("{hours}h{minutes}m{seconds}s") } else { format!("{minutes}m{seconds}s") };
+        }
+    };
+    let hundredths = (nanos * 100 + unit_nanos / 2) / unit_nanos;
+    format!("{}{unit}", trim_decimal(hundredths / 100, hundredths % 100))
+}
+
+fn trim_decimal(whole: u128, hundredths: u128) -> String {
+    match hundredths {
+        0 => whole.to_string(),
+        h if h % 10 == 0 => format!("{whole}.{}", h / 10),
+        h => format!("{whole}.{h:02}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        let cases = [
+            (Duration::from_nanos(850), "850ns"),
+            (Duration::from_nanos(123_456), "123.46µs"),
+            (Duration::from_nanos(12_345_678), "12.35ms"),
+            (Duration::from_millis(1_234), "1.23s"),
+            (Duration::from_millis(1_200), "1.2s"),
+            (Duration::from_secs(2), "2s"),
+            (Duration::from_millis(62_500), "1m2.5s"),
+            (Duration::from_secs(4380), "1h13m0s"),
+        ];
+        for (duration, expected) in cases {
+            assert_eq!(go_duration(duration), expected);
+        }
+    }
+
+    #[test]
+    fn paint_only_with_colour() {
+        let plain = Output::plain(Secrets::default());
+        assert_eq!(plain.paint(Style::Green, "OK"), "OK");
+        let coloured = Output { color: true, live: None, secrets: Secrets::default() };
+        assert_eq!(coloured.paint(Style::Green, "OK"), "\x1b[32mOK\x1b[0m");
+    }
+}

@@ -1,0 +1,197 @@
+//! What a command line resolves to, whichever form it was written in: the command, the directory, the
+//! database, and the switches. Both parsers (`goose_form`, `modern_form`) end here, so everything after
+//! parsing has one shape to handle.
+
+use std::time::Duration;
+
+use crate::database::Database;
+
+/// A fully resolved invocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Settings {
+    /// What to do.
+    pub(crate) command: Command,
+    /// The migrations directory (or, for `validate`, a single file, as goose allows).
+    pub(crate) dir: String,
+    /// The version table.
+    pub(crate) table: String,
+    /// The database, for the commands that need one.
+    pub(crate) database: Option<Database>,
+    /// Print each statement.
+    pub(crate) verbose: bool,
+    /// `-no-color`, or `NO_COLOR` true by Go's ParseBool.
+    pub(crate) no_color: bool,
+    /// Apply missing (out-of-order) migrations.
+    pub(crate) allow_missing: bool,
+    /// goose's `-no-versioning`.
+    pub(crate) no_versioning: bool,
+    /// Show the plan, change nothing.
+    pub(crate) dry_run: bool,
+    /// One JSON document on stdout instead of goose's text.
+    pub(crate) json: bool,
+    /// `status`: exit 3 when migrations are pending.
+    pub(crate) exit_code: bool,
+    /// `create`: sequential numbering.
+    pub(crate) sequential: bool,
+    /// Bound on the whole command (goose's `-timeout`); for `wait`, how long to wait.
+    pub(crate) timeout: Option<Duration>,
+    /// How long to wait for another runner's migration lock (the driver's default when `None`).
+    pub(crate) lock_wait: Option<Duration>,
+}
+
+/// The commands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Command {
+    /// up, up-by-one, up-to, down, down-to, redo, reset.
+    Migrate(migrate::Command),
+    /// The status table.
+    Status,
+    /// The database's current version.
+    Version,
+    /// A new migration file.
+    Create {
+        /// The description, snake-cased into the file name.
+        name: String,
+        /// `sql` (the only type this tool writes) or what the user asked for.
+        kind: String,
+    },
+    /// Renumber timestamped migrations sequentially.
+    Fix,
+    /// Parse files without a database; `files` empty means the directory.
+    Validate {
+        /// Files given on the command line.
+        files: Vec<String>,
+    },
+    /// A new migrations directory with a first migration.
+    Init,
+    /// Print goose's environment variables.
+    Env,
+    /// Block until the database accepts connections.
+    Wait,
+}
+
+impl Command {
+    /// The command's name as typed, for messages and the JSON `command` field.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Command::Migrate(command) => match command {
+                migrate::Command::Up => "up",
+                migrate::Command::UpByOne => "up-by-one",
+                migrate::Command::UpTo(_) => "up-to",
+                migrate::Command::Down => "down",
+                migrate::Command::DownTo(_) => "down-to",
+                migrate::Command::Redo => "redo",
+                migrate::Command::Reset => "reset",
+                migrate::Command::Apply { .. } => "apply",
+            },
+            Command::Status => "status",
+            Command::Version => "version",
+            Command::Create { .. } => "create",
+            Command::Fix => "fix",
+            Command::Validate { .. } => "validate",
+            Command::Init => "init",
+            Command::Env => "env",
+            Command::Wait => "wait",
+        }
+    }
+}
+
+impl Settings {
+    /// Settings with goose's defaults, for `command`.
+    pub(crate) fn new(command: Command) -> Settings {
+        Settings {
+            command,
+            dir: ".".to_owned(),
+            table: DEFAULT_TABLE.to_owned(),
+            database: None,
+            verbose: false,
+            no_color: false,
+            allow_missing: false,
+            no_versioning: false,
+            dry_run: false,
+            json: false,
+            exit_code: false,
+            sequential: false,
+            timeout: None,
+            lock_wait: None,
+        }
+    }
+}
+
+/// goose's version table.
+pub(crate) const DEFAULT_TABLE: &str = "goose_db_version";
+
+/// goose's directory default.
+pub(crate) const DEFAULT_DIR: &str = ".";
+
+/// `-dir`/`--dir` against `GOOSE_MIGRATION_DIR`, with goose's quirk: a flag still equal to the default
+/// `.` (even typed explicitly) loses to the variable.
+pub(crate) fn resolve_dir(flag: Option<&str>, env_dir: Option<&str>) -> String {
+    match (flag, env_dir) {
+        (Some(dir), _) if dir != DEFAULT_DIR => dir.to_owned(),
+        (_, Some(dir)) => dir.to_owned(),
+        _ => DEFAULT_DIR.to_owned(),
+    }
+}
+
+/// `-table`/`--table` > `GOOSE_TABLE` > `goose_db_version`.
+pub(crate) fn resolve_table(flag: Option<&str>, env_table: Option<&str>) -> String {
+    flag.filter(|t| !t.is_empty()).or(env_table).unwrap_or(DEFAULT_TABLE).to_owned()
+}
+
+/// Go's `time.ParseDuration` for the units goose users write: `h`, `m`, `s`, `ms`, `us`/`µs`, `ns`.
+pub(crate) fn parse_go_duration(text: &str) -> Option<Duration> {
+    if text == "0" {
+        return Some(Duration::ZERO);
+    }
+    if text.is_empty() {
+        return None;
+    }
+    let mut rest = text;
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let value: f64 = rest[..number_end].parse().ok()?;
+        rest = &rest[number_end..];
+        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let seconds = match &rest[..unit_end] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 1e-3,
+            "us" | "µs" => 1e-6,
+            "ns" => 1e-9,
+            _ => return None,
+        };
+        total += value * seconds;
+        rest = &rest[unit_end..];
+    }
+    Duration::try_from_secs_f64(total).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dir_and_table_precedence() {
+        assert_eq!(resolve_dir(Some("x"), Some("env")), "x");
+        assert_eq!(resolve_dir(Some("."), Some("env")), "env");
+        assert_eq!(resolve_dir(None, Some("env")), "env");
+        assert_eq!(resolve_dir(None, None), ".");
+        assert_eq!(resolve_table(Some("t"), Some("e")), "t");
+        assert_eq!(resolve_table(None, Some("e")), "e");
+        assert_eq!(resolve_table(None, None), "goose_db_version");
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("1h13m"), Some(Duration::from_secs(4380)));
+        assert_eq!(parse_go_duration("250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_go_duration("1.5s"), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_go_duration("0"), Some(Duration::ZERO));
+        for bad in ["", "5", "5x", "s", "1e400s", "-1s"] {
+            assert_eq!(parse_go_duration(bad), None, "{bad}");
+        }
+    }
+}

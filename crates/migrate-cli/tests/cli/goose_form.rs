@@ -1,0 +1,130 @@
+//! goose's invocation against the real PostgreSQL.
+
+use crate::support::{filters, fixture, migrate, migrate_in, shell, TempDir, TestDb};
+
+/// The exact line of the job template: `migrate -dir <dir> postgres "$DATABASE_URL" up`, run by a shell.
+#[tokio::test]
+async fn job_template_invocation() {
+    let db = TestDb::new("job").await;
+    let dir = fixture("basic");
+    let script = format!("migrate -dir {} postgres \"$DATABASE_URL\" up", dir.display());
+    let run = shell(&script, &[("DATABASE_URL", &db.url())]).expect(0);
+    assert_eq!(run.stdout, "");
+    filters(Some(&db)).bind(|| insta::assert_snapshot!(run.stderr));
+    assert_eq!(db.versions().await, ["1", "2", "3", "4", "5", "6"]);
+    // Again: nothing to do, and the pod does not wait for the lock.
+    let run = shell(&script, &[("DATABASE_URL", &db.url())]).expect(0);
+    filters(Some(&db)).bind(|| insta::assert_snapshot!("job_template_again", run.stderr));
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn status_table_and_every_command() {
+    let db = TestDb::new("goose_cmds").await;
+    let url = db.url();
+    let dir = fixture("basic");
+    let dir = dir.to_str().unwrap();
+    migrate(&["-dir", dir, "postgres", &url, "up-to", "3"], &[]).expect(0);
+    let status = migrate(&["-dir", dir, "postgres", &url, "status"], &[]).expect(0);
+    filters(Some(&db)).bind(|| insta::assert_snapshot!(status.stderr));
+    let version = migrate(&["postgres", &url, "version", "-dir", dir], &[]).expect(0);
+    assert!(version.stderr.ends_with(" goose: version 3\n"), "{}", version.stderr);
+    migrate(&["-dir", dir, "postgres", &url, "up-by-one"], &[]).expect(0);
+    assert_eq!(db.versions().await, ["1", "2", "3", "4"]);
+    migrate(&["-dir", dir, "postgres", &url, "down"], &[]).expect(0);
+    migrate(&["-dir", dir, "postgres", &url, "redo"], &[]).expect(0);
+    assert_eq!(db.versions().await, ["1", "2", "3"]);
+    let down_to = migrate(&["-dir", dir, "postgres", &url, "down-to", "1"], &[]).expect(0);
+    assert!(down_to.stderr.ends_with(" goose: no migrations to run. current version: 1\n"), "{}", down_to.stderr);
+    migrate(&["-dir", dir, "postgres", &url, "up"], &[]).expect(0);
+    migrate(&["-dir", dir, "postgres", &url, "reset"], &[]).expect(0);
+    assert_eq!(db.versions().await, Vec::<String>::new());
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn goose_environment_and_dotenv() {
+    let db = TestDb::new("goose_env").await;
+    let url = db.url();
+    let dir = fixture("basic");
+    let env = [
+        ("GOOSE_DRIVER", "postgres"),
+        ("GOOSE_DBSTRING", url.as_str()),
+        ("GOOSE_MIGRATION_DIR", dir.to_str().unwrap()),
+        ("GOOSE_TABLE", "custom_versions"),
+    ];
+    // A command first, then goose's single-dash flag: goose's env form.
+    migrate(&["up-to", "2", "-v"], &env).expect(0);
+    migrate(&["status", "-allow-missing"], &env).expect(0);
+    assert!(db.has_table("custom_versions").await);
+    // .env supplies what the environment does not have, and never overrides it.
+    let cwd = TempDir::new("dotenv");
+    cwd.write(
+        ".env",
+        &format!(
+            "GOOSE_DRIVER=postgres\nGOOSE_DBSTRING={url}\nGOOSE_MIGRATION_DIR={}\nGOOSE_TABLE=ignored\n",
+            dir.display()
+        ),
+    );
+    migrate_in(&cwd.0, &["up"], &[("GOOSE_TABLE", "custom_versions")]).expect(0);
+    assert_eq!(db.column("SELECT count(*)::text FROM custom_versions WHERE version_id > 0").await, ["6"]);
+    assert!(!db.has_table("ignored").await);
+    // -env=none loads nothing; -env=PATH must exist.
+    let none = migrate_in(&cwd.0, &["-env=none", "status"], &[]).expect(1);
+    assert!(none.stderr.contains("expected DRIVER DBSTRING COMMAND"), "{}", none.stderr);
+    let missing = migrate(&["-env", "/nonexistent/.env", "-dir", "x", "postgres", &url, "status"], &[]).expect(1);
+    assert!(missing.stderr.contains("failed to load env file /nonexistent/.env"), "{}", missing.stderr);
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn exit_codes() {
+    let db = TestDb::new("goose_exit").await;
+    let url = db.url();
+    let dir = fixture("basic");
+    let dir = dir.to_str().unwrap();
+    // 2: a flag error, with goose's usage.
+    let bad_flag = migrate(&["-nope", "postgres", &url, "up"], &[]).expect(2);
+    assert!(bad_flag.stderr.starts_with("flag provided but not defined: -nope\nUsage: migrate"), "{}", bad_flag.stderr);
+    // 1: not enough arguments, an unknown command, a runtime error.
+    migrate(&["postgres", &url], &[]).expect(1);
+    migrate(&["postgres", &url, "sideways"], &[]).expect(1);
+    let down = migrate(&["-dir", dir, "postgres", &url, "down"], &[]).expect(1);
+    // A fresh database has no version table: nothing to roll back.
+    assert!(down.stderr.contains("migrate run: no next version found"), "{}", down.stderr);
+    migrate(&["-dir", dir, "postgres", &url, "up"], &[]).expect(0);
+    let by_one = migrate(&["-dir", dir, "postgres", &url, "up-by-one"], &[]).expect(1);
+    assert!(by_one.stderr.contains("no next version found"), "{}", by_one.stderr);
+    // -h and -version print to stdout and exit 0.
+    assert!(migrate(&["-h"], &[]).expect(0).stdout.starts_with("Usage: migrate [OPTIONS] DRIVER DBSTRING COMMAND"));
+    assert!(migrate(&["-version"], &[]).expect(0).stdout.starts_with("migrate version: "));
+    // No arguments: usage and 1, as goose.
+    migrate(&[], &[]).expect(1);
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn failing_migration_points_at_file_and_line() {
+    let db = TestDb::new("goose_fail").await;
+    let url = db.url();
+    let dir = fixture("failing");
+    let run = migrate(&["-dir", dir.to_str().unwrap(), "postgres", &url, "up"], &[]).expect(1);
+    filters(Some(&db)).bind(|| insta::assert_snapshot!(run.stderr));
+    assert_eq!(db.versions().await, ["1"]);
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn verbose_and_no_versioning() {
+    let db = TestDb::new("goose_verbose").await;
+    let url = db.url();
+    let dir = fixture("basic");
+    let dir = dir.to_str().unwrap();
+    let run = migrate(&["-v", "-dir", dir, "postgres", &url, "up-to", "2"], &[("NO_COLOR", "1")]).expect(0);
+    filters(Some(&db)).bind(|| insta::assert_snapshot!(run.stderr));
+    let run = migrate(&["-dir", dir, "-no-versioning", "postgres", &url, "status"], &[]).expect(0);
+    assert!(run.stderr.contains("no versioning            -- 00001_create_users.sql"), "{}", run.stderr);
+    let run = migrate(&["-dir", dir, "-no-versioning", "postgres", &url, "version"], &[]).expect(0);
+    assert!(run.stderr.ends_with(" goose: file version 6\n"), "{}", run.stderr);
+    db.drop_db().await;
+}

@@ -1,0 +1,24 @@
+//! End-to-end tests of the `migrate` binary against the real PostgreSQL (`scripts/servers.sh up`).
+//! Each test gets its own database; a test that cannot reach the server fails with the connection
+//! error, nothing is skipped.
+
+// A test binary: helpers panic with context instead of returning errors.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+/// Running the binary, fresh databases, temporary directories, snapshot filters.
+mod support;
+
+/// goose's invocation: the job template, GOOSE_* variables, .env, the log lines, exit codes.
+mod goose_form;
+
+/// The modern form: --database-url, parts, --json, --dry-run, status --exit-code, wait, help.
+mod modern_form;
+
+/// Every special character in a real role's password, through every way of giving it.
+mod passwords;
+
+/// Every failure we can reach, with a known password that must appear nowhere.
+mod secrets;
+
+/// create, fix, init, validate, env: no database.
+mod files;
