@@ -312,9 +312,26 @@ ch_install() {
 
 ch_single_ready() { ch_ping "$CH_HTTP_PORT" && port_in_use "$CH_TCP_PORT"; }
 
+# ch_test_user: the password-test user in users.d (the server reloads users files by itself; wait for it).
+ch_test_user() {
+  local target="$CH_ETC/users.d/zz-migrate-users.xml" deadline
+  [[ $IS_ROOT == 1 ]] || return 0
+  mkdir -p "$CH_ETC/users.d"
+  cmp -s "$HERE/clickhouse-server/zz-migrate-users.xml" "$target" && return 0
+  cp "$HERE/clickhouse-server/zz-migrate-users.xml" "$target"
+  ch_single_ready || return 0
+  deadline=$((SECONDS + 20))
+  until curl -s --max-time 2 -H 'X-ClickHouse-User: migrate_pw' -H 'X-ClickHouse-Key: p%41:@#?/ +wä&=' \
+      "http://127.0.0.1:$CH_HTTP_PORT/?query=SELECT%201" 2>/dev/null | grep -qx 1; do
+    ((SECONDS < deadline)) || die "clickhouse did not load the test user from $target"
+    sleep 0.5
+  done
+}
+
 ch_up() {
   local t pid p deadline offset=0 errlog=$CH_LOG_DIR/clickhouse-server.err.log out=$RUN_DIR/clickhouse-server.out
   t=$(now)
+  [[ ! -d "$CH_ETC" ]] || ch_test_user
   if ch_single_ready; then
     echo "clickhouse: already running on 127.0.0.1:$CH_HTTP_PORT/$CH_TCP_PORT ($(ch_query "$CH_HTTP_PORT" 'SELECT version()' 2>/dev/null || echo '?'))"
     return
@@ -339,6 +356,7 @@ ch_up() {
     render "$HERE/clickhouse-server/zz-migrate.xml.in" "$RUN_DIR/zz-migrate.xml" HTTP_PORT="$CH_HTTP_PORT" \
       TCP_PORT="$CH_TCP_PORT" INTERSERVER_PORT="$CH_INTERSERVER_PORT"
     cmp -s "$RUN_DIR/zz-migrate.xml" "$CH_ETC/config.d/zz-migrate.xml" || cp "$RUN_DIR/zz-migrate.xml" "$CH_ETC/config.d/zz-migrate.xml"
+    ch_test_user
     mkdir -p "$CH_DATA_DIR" "$CH_LOG_DIR"
     chown clickhouse:clickhouse "$CH_DATA_DIR" "$CH_LOG_DIR"
     offset=$(stat -c %s "$errlog" 2>/dev/null || echo 0)

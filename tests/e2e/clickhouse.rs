@@ -506,7 +506,7 @@ async fn corpus_directories_that_apply_on_18_16_apply_with_migrate() {
 }
 
 /// Helpers: a fresh database per test, and commands through the same runner the CLI uses.
-mod harness {
+pub(crate) mod harness {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use migrate_clickhouse::{ChClient, ChConfig, ChConnSpec, ChDriver};
@@ -516,7 +516,7 @@ mod harness {
     };
 
     /// The server the tests use (`MIGRATE_TEST_CH_URL`, default the local one).
-    pub(super) fn ch_url() -> String {
+    pub(crate) fn ch_url() -> String {
         #[allow(clippy::disallowed_methods)] // Tests read their server from the environment.
         std::env::var("MIGRATE_TEST_CH_URL").unwrap_or_else(|_| "http://127.0.0.1:8123/".to_owned())
     }
@@ -526,15 +526,15 @@ mod harness {
     }
 
     /// A database created for one test and dropped by `drop_db`.
-    pub(super) struct ChDb {
-        pub(super) name: String,
-        pub(super) spec: ChConnSpec,
+    pub(crate) struct ChDb {
+        pub(crate) name: String,
+        pub(crate) spec: ChConnSpec,
         client: ChClient,
     }
 
     impl ChDb {
         /// Creates `mt_<label>_<pid>_<n>`, dropping a leftover of the same name first.
-        pub(super) async fn new(label: &str) -> ChDb {
+        pub(crate) async fn new(label: &str) -> ChDb {
             static COUNTER: AtomicUsize = AtomicUsize::new(0);
             let name = format!("mt_{label}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
             let admin = admin();
@@ -549,42 +549,42 @@ mod harness {
             ChDb { name, spec, client }
         }
 
-        pub(super) async fn driver(&self, config: ChConfig) -> ChDriver {
+        pub(crate) async fn driver(&self, config: ChConfig) -> ChDriver {
             ChDriver::connect(&self.spec, config).await.unwrap()
         }
 
-        pub(super) async fn exec(&self, sql: &str) {
+        pub(crate) async fn exec(&self, sql: &str) {
             self.client.execute(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
         }
 
         /// The first column of every row, as text.
-        pub(super) async fn column(&self, sql: &str) -> Vec<String> {
+        pub(crate) async fn column(&self, sql: &str) -> Vec<String> {
             let rows =
                 self.client.query(&format!("{sql} FORMAT TabSeparated")).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
             rows.into_iter().map(|row| row.into_iter().next().unwrap_or_default()).collect()
         }
 
         /// The version rows as `version:applied`, by version and time.
-        pub(super) async fn versions(&self) -> Vec<String> {
+        pub(crate) async fn versions(&self) -> Vec<String> {
             self.column(
                 "SELECT concat(toString(version_id), ':', toString(is_applied)) FROM goose_db_version ORDER BY version_id, tstamp",
             )
             .await
         }
 
-        pub(super) async fn has_table(&self, table: &str) -> bool {
+        pub(crate) async fn has_table(&self, table: &str) -> bool {
             let sql =
                 format!("SELECT count() FROM system.tables WHERE database = '{}' AND name = '{table}'", self.name);
             self.column(&sql).await == ["1"]
         }
 
-        pub(super) async fn drop_db(self) {
+        pub(crate) async fn drop_db(self) {
             admin().execute(&format!("DROP DATABASE IF EXISTS {}", self.name)).await.unwrap();
         }
     }
 
     /// Plans and runs one command with the lock on, as the CLI does, with the fixture's ENVSUB variables.
-    pub(super) async fn run(
+    pub(crate) async fn run(
         driver: &mut ChDriver,
         migrations: &[Migration],
         command: Command,
@@ -594,7 +594,7 @@ mod harness {
     }
 
     /// `status` as `<version> <state>`, with `applied` for any applied time.
-    pub(super) async fn states(driver: &mut ChDriver, migrations: &[Migration]) -> Vec<String> {
+    pub(crate) async fn states(driver: &mut ChDriver, migrations: &[Migration]) -> Vec<String> {
         let rows = driver.list_applied().await.unwrap();
         let progress = driver.list_progress().await.unwrap();
         status(migrations, Some(rows.as_deref().unwrap_or_default()), &progress)

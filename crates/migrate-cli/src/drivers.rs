@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use migrate::clickhouse::{ChConfig, ChConnSpec, ChDriver};
 use migrate::postgres::{PgConfig, PgConnSpec, PgDriver, TableName};
 use migrate::{Direction, Driver, Version};
 
@@ -58,6 +59,8 @@ pub(crate) struct OpenOptions<'a> {
 pub(crate) enum Target {
     /// A PostgreSQL server.
     Postgres(Box<PgConnSpec>),
+    /// A ClickHouse server (HTTP interface).
+    ClickHouse(Box<ChConnSpec>),
 }
 
 impl Target {
@@ -67,7 +70,9 @@ impl Target {
             DriverKind::Postgres => PgConnSpec::parse(dsn, &|name| env.lookup(name))
                 .map(|spec| Target::Postgres(Box::new(spec)))
                 .map_err(|error| CliError::failed(format!("invalid PostgreSQL DSN: {error}"))),
-            DriverKind::ClickHouse => Err(clickhouse_unavailable()),
+            DriverKind::ClickHouse => ChConnSpec::parse(dsn)
+                .map(|spec| Target::ClickHouse(Box::new(spec)))
+                .map_err(|error| CliError::failed(format!("invalid ClickHouse DSN: {error}"))),
         }
     }
 
@@ -75,14 +80,9 @@ impl Target {
     pub(crate) fn redacted(&self) -> String {
         match self {
             Target::Postgres(spec) => spec.redacted(),
+            Target::ClickHouse(spec) => spec.redacted(),
         }
     }
-}
-
-fn clickhouse_unavailable() -> CliError {
-    CliError::failed(
-        "the clickhouse driver is not available in this build yet: use goose for ClickHouse databases for now",
-    )
 }
 
 /// Connects to the target.
@@ -100,6 +100,18 @@ pub(crate) async fn open(target: &Target, options: &OpenOptions<'_>) -> Result<B
             let driver = PgDriver::connect(&spec.to_connect_options(), timeout, &spec.redacted(), config)
                 .await
                 .map_err(|error| CliError::failed(error.to_string()))?;
+            Ok(Box::new(driver))
+        }
+        Target::ClickHouse(spec) => {
+            let mut config = ChConfig { table: ch_table(options.table)?, ..ChConfig::default() };
+            if let Some(lock_wait) = options.lock_wait {
+                config.lock_wait = lock_wait;
+            }
+            let mut spec = spec.as_ref().clone();
+            if let Some(limit) = options.connect_timeout {
+                spec.connect_timeout = spec.connect_timeout.min(limit);
+            }
+            let driver = ChDriver::connect(&spec, config).await.map_err(|error| CliError::failed(error.to_string()))?;
             Ok(Box::new(driver))
         }
     }
@@ -121,7 +133,13 @@ pub(crate) fn version_row_sql(
                 Direction::Down => format!("DELETE FROM {table} WHERE version_id={version}"),
             })
         }
-        DriverKind::ClickHouse => Err(clickhouse_unavailable()),
+        DriverKind::ClickHouse => {
+            let table = ch_table(table)?;
+            Ok(match direction {
+                Direction::Up => format!("INSERT INTO {table} (version_id, is_applied) VALUES ({version}, 1)"),
+                Direction::Down => format!("ALTER TABLE {table} DELETE WHERE version_id = {version}"),
+            })
+        }
     }
 }
 
@@ -129,8 +147,12 @@ pub(crate) fn version_row_sql(
 pub(crate) fn table_display(kind: DriverKind, table: &str) -> Result<String, CliError> {
     match kind {
         DriverKind::Postgres => Ok(pg_table(table)?.to_string()),
-        DriverKind::ClickHouse => Err(clickhouse_unavailable()),
+        DriverKind::ClickHouse => Ok(ch_table(table)?.to_string()),
     }
+}
+
+fn ch_table(table: &str) -> Result<migrate::clickhouse::TableName, CliError> {
+    migrate::clickhouse::TableName::parse(table).map_err(|error| CliError::failed(error.to_string()))
 }
 
 fn pg_table(table: &str) -> Result<TableName, CliError> {

@@ -80,6 +80,9 @@ pub struct Outcome {
     pub report: RunReport,
     /// goose's current version before the run.
     pub version_before: i64,
+    /// goose's current version after the run (derived from the rows read and the steps that ran, so no
+    /// second read is needed; `None` under no-versioning).
+    pub version_after: Option<i64>,
 }
 
 /// A failed run: what was applied before the failure, which migration failed, and why.
@@ -442,7 +445,12 @@ pub async fn migrate(
             let first = plan(migrations, &rows, request, lookup).map_err(|e| RunError::new(e.into()))?;
             let up_like = matches!(request.command, Command::Up | Command::UpTo(_));
             if first.is_empty() && up_like {
-                return Ok(Outcome { report: RunReport::default(), version_before: first.current_version() });
+                let version = first.current_version();
+                return Ok(Outcome {
+                    report: RunReport::default(),
+                    version_before: version,
+                    version_after: Some(version),
+                });
             }
         }
         if !options.lock {
@@ -499,5 +507,19 @@ async fn locked_section(
     };
     let plan = plan(migrations, &rows, request, lookup).map_err(|e| RunError::new(e.into()))?;
     let report = run(driver, &plan, on_event).await?;
-    Ok(Outcome { report, version_before: plan.current_version() })
+    let version_after = (!request.no_versioning).then(|| version_after(&rows, &report));
+    Ok(Outcome { report, version_before: plan.current_version(), version_after })
+}
+
+/// The current version once the results are applied to the rows as the driver records them: an up adds
+/// the newest row, a down removes the version's rows.
+fn version_after(rows: &[AppliedRow], report: &RunReport) -> i64 {
+    let mut rows = rows.to_vec();
+    for result in &report.results {
+        match result.direction {
+            Direction::Up => rows.insert(0, AppliedRow::new(result.version.get(), true, None)),
+            Direction::Down => rows.retain(|row| row.version != result.version.get()),
+        }
+    }
+    crate::plan::current_version(&rows).unwrap_or(0)
 }

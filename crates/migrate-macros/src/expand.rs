@@ -79,8 +79,13 @@ fn check(location: &str, sql: Vec<SourceFile>) -> Result<(), String> {
     let mut problems = Vec::new();
     for migration in &migrations {
         if let MigrationKind::Sql { text } = migration.kind() {
-            if let Err(error) = parse(migration.path(), text, &placeholder) {
-                problems.push(error.to_string());
+            match text.get() {
+                Ok(text) => {
+                    if let Err(error) = parse(migration.path(), text, &placeholder) {
+                        problems.push(error.to_string());
+                    }
+                }
+                Err(problem) => problems.push(problem.to_string()),
             }
         }
     }

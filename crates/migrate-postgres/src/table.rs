@@ -111,7 +111,7 @@ impl VersionTableSql {
             insert_prefix: format!("INSERT INTO {table} (version_id, is_applied)"),
             delete_prefix: format!("DELETE FROM {table} WHERE version_id="),
             list: format!(
-                "SELECT version_id::bigint, is_applied, tstamp::timestamp FROM {table} ORDER BY id DESC"
+                "SELECT version_id::bigint AS version_id, is_applied, tstamp::timestamp AS tstamp FROM {table} ORDER BY id DESC"
             ),
         }
     }

@@ -54,6 +54,16 @@ pub enum Error {
     #[cfg(feature = "postgres")]
     #[error(transparent)]
     Postgres(#[from] migrate_postgres::PgError),
+
+    /// The ClickHouse version-table name is invalid.
+    #[cfg(feature = "clickhouse")]
+    #[error(transparent)]
+    ClickHouseTableName(#[from] migrate_clickhouse::TableNameError),
+
+    /// Connecting to ClickHouse failed.
+    #[cfg(feature = "clickhouse")]
+    #[error(transparent)]
+    ClickHouse(#[from] migrate_clickhouse::ChError),
     /// The command could not be planned (for [`Migrator::has_pending`](crate::Migrator::has_pending)).
     #[error(transparent)]
     Plan(#[from] PlanError),

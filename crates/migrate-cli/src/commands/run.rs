@@ -3,9 +3,9 @@
 
 use std::process::ExitCode;
 
-use migrate::{current_version, migrate, Command, Direction, Driver, PlanRequest, RunEvent, RunOptions};
+use migrate::{migrate, Command, Direction, PlanRequest, RunEvent, RunOptions};
 
-use crate::commands::{connect, dry_run, migrations};
+use crate::commands::{dry_run, migrations_and_connection};
 use crate::env::Env;
 use crate::error::CliError;
 use crate::output::json::{self, MigrationDoc, RunDoc};
@@ -13,8 +13,7 @@ use crate::output::{go_duration, live, Output, Style};
 use crate::settings::Settings;
 
 pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &Output) -> Result<ExitCode, CliError> {
-    let migrations = migrations(settings)?;
-    let (kind, mut driver) = connect(settings, env).await?;
+    let (migrations, kind, mut driver) = migrations_and_connection(settings, env).await?;
     let request = PlanRequest { command, allow_missing: settings.allow_missing, no_versioning: settings.no_versioning };
     if settings.dry_run {
         return dry_run::show(driver.as_mut(), kind, &migrations, &request, settings, env, out).await;
@@ -76,7 +75,7 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
         ticker.abort();
     }
     let outcome = outcome?;
-    let version_after = if settings.no_versioning { None } else { read_version(driver.as_mut()).await };
+    let version_after = outcome.version_after;
     summary(command, settings, &migrations, &outcome, version_after, out);
     if settings.json {
         let document = RunDoc {
@@ -92,12 +91,6 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
         out.stdout(&json::render(&document))?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// goose's current version after the run, if the table can be read.
-async fn read_version(driver: &mut dyn Driver) -> Option<i64> {
-    let rows = driver.list_applied().await.ok()??;
-    Some(current_version(&rows).unwrap_or(0))
 }
 
 /// goose's closing line for the command.

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use migrate::{current_version, StatusState};
 
-use crate::commands::{connect, migrations};
+use crate::commands::{connect, migrations, migrations_and_connection};
 use crate::env::Env;
 use crate::error::{CliError, EXIT_PENDING};
 use crate::output::json::{self, StatusDoc, VersionDoc};
@@ -13,8 +13,7 @@ use crate::output::Output;
 use crate::settings::Settings;
 
 pub(crate) async fn status(settings: &Settings, env: &Env, out: &Output) -> Result<ExitCode, CliError> {
-    let migrations = migrations(settings)?;
-    let (_, mut driver) = connect(settings, env).await?;
+    let (migrations, _, mut driver) = migrations_and_connection(settings, env).await?;
     let read_failed = |error| CliError::failed(format!("reading the version table failed: {error}"));
     let rows = if settings.no_versioning {
         None
@@ -31,9 +30,7 @@ pub(crate) async fn status(settings: &Settings, env: &Env, out: &Output) -> Resu
         let current = rows.as_deref().map(|rows| current_version(rows).unwrap_or(0));
         out.stdout(&json::render(&StatusDoc::new(&entries, current)))?;
     } else {
-        for line in status_lines(&entries) {
-            out.log(&line);
-        }
+        out.log_lines(&status_lines(&entries));
     }
     let pending = entries.iter().any(|e| matches!(e.state, StatusState::Pending | StatusState::Partial { .. }));
     if settings.exit_code && pending {

@@ -6,7 +6,9 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::process::ExitCode;
 
-use migrate::{parse, resolve, Direction, DirectorySource, MigrationKind, MigrationSource, ResolveError, SourceFile};
+use migrate::{
+    parse, resolve, Direction, DirectorySource, FileContents, MigrationKind, MigrationSource, ResolveError, SourceFile,
+};
 
 use crate::env::Env;
 use crate::error::{CliError, EXIT_FAILURE};
@@ -40,7 +42,7 @@ pub(crate) fn validate(files: &[String], settings: &Settings, env: &Env, out: &O
                 Ok(contents) => {
                     let name =
                         Path::new(&path).file_name().map_or_else(|| path.clone(), |n| n.to_string_lossy().into_owned());
-                    read.push(SourceFile { name, path, contents: Cow::Owned(contents) });
+                    read.push(SourceFile { name, path, contents: FileContents::Memory(Cow::Owned(contents)) });
                 }
                 Err(error) => {
                     errors.push(ErrorDoc { message: format!("{path}: {error}"), file: Some(path), line: None })
@@ -65,6 +67,17 @@ pub(crate) fn validate(files: &[String], settings: &Settings, env: &Env, out: &O
     let mut rows = Vec::new();
     for migration in &migrations {
         let MigrationKind::Sql { text } = migration.kind() else { continue };
+        let text = match text.get() {
+            Ok(text) => text,
+            Err(problem) => {
+                errors.push(ErrorDoc {
+                    message: problem.to_string(),
+                    file: Some(migration.path().to_owned()),
+                    line: None,
+                });
+                continue;
+            }
+        };
         match parse(migration.path(), text, &lookup) {
             Ok(parsed) => {
                 rows.push(ValidateRow {

@@ -89,6 +89,25 @@ impl Output {
         let _ = writeln!(stderr, "{stamp} {}", self.scrub(line));
     }
 
+    /// Writes many log lines at once (the status table): one time stamp and one write, since stderr is
+    /// unbuffered and a thousand migrations would otherwise take thousands of writes.
+    #[allow(clippy::print_stderr)]
+    pub(crate) fn log_lines(&self, lines: &[String]) {
+        let stamp = chrono::Local::now().format("%Y/%m/%d %H:%M:%S").to_string();
+        let mut text = String::with_capacity(lines.iter().map(|l| l.len() + stamp.len() + 2).sum());
+        for line in lines {
+            text.push_str(&stamp);
+            text.push(' ');
+            text.push_str(&self.scrub(line));
+            text.push('\n');
+        }
+        let mut stderr = std::io::stderr().lock();
+        if let Some(live) = &self.live {
+            live.clear(&mut stderr);
+        }
+        let _ = stderr.write_all(text.as_bytes());
+    }
+
     /// Logs an error: one line per line of the message, scrubbed of known secrets.
     pub(crate) fn log_error(&self, prefix: &str, error: &CliError) {
         for line in error.to_string().lines() {

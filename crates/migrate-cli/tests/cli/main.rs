@@ -22,3 +22,6 @@ mod secrets;
 
 /// create, fix, init, validate, env: no database.
 mod files;
+
+/// ClickHouse: goose's DSN forms, status and down, a URL from parts with a password needing encoding.
+mod clickhouse;

@@ -180,6 +180,7 @@ fn corpus() {
             n_files += 1;
             let crate::MigrationKind::Sql { text } = migration.kind() else { unreachable!() };
             let name = format!("{relative}/{}", migration.name());
+            let text = text.get().unwrap();
             match parse(&name, text, &env) {
                 Ok(parsed) => {
                     for warning in parsed.warnings() {

@@ -8,7 +8,7 @@ use std::fmt;
 use crate::driver::AppliedRow;
 use crate::parser::{parse, ParseError, ParseWarning, Statement};
 use crate::progress::Progress;
-use crate::source::{Migration, MigrationKind};
+use crate::source::{Migration, MigrationKind, ResolveProblem};
 use crate::{Direction, Version};
 
 /// When a row was written: the version table's `tstamp`, wall-clock time as the server wrote it.
@@ -187,6 +187,9 @@ pub enum PlanError {
     /// A migration the plan would run does not parse: nothing runs.
     #[error(transparent)]
     Parse(#[from] ParseError),
+    /// A migration the plan would run could not be read: nothing runs.
+    #[error(transparent)]
+    Source(ResolveProblem),
 }
 
 fn format_missing(missing: &[(Version, String)]) -> String {
@@ -269,6 +272,7 @@ fn build_step<'m>(
 ) -> Result<PlanStep<'m>, PlanError> {
     let (body, warnings) = match migration.kind() {
         MigrationKind::Sql { text } => {
+            let text = text.get().map_err(PlanError::Source)?;
             let parsed = parse(migration.path(), text, lookup)?;
             let statements = parsed.statements(direction).to_vec();
             let body = StepBody::Sql { statements, transaction: !parsed.no_transaction() };

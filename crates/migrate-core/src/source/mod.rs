@@ -6,17 +6,20 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use crate::source::text::{FileContents, SqlText};
 use crate::version::{version_from_file_name, Version, VersionNameError};
 
-/// One file offered by a source: its base name, the path to show in messages, and its bytes.
+mod text;
+
+/// One file offered by a source: its base name, the path to show in messages, and its contents.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     /// The base name, e.g. `00001_create_users.sql`.
     pub name: String,
     /// The path shown in messages, e.g. `migrations/00001_create_users.sql`.
     pub path: String,
-    /// The contents; only `.sql` files are read.
-    pub contents: Cow<'static, [u8]>,
+    /// The contents, in memory or still on disk (a directory reads a file only when its text is needed).
+    pub contents: FileContents,
 }
 
 /// Where migration files come from.
@@ -56,28 +59,36 @@ impl MigrationSource for DirectorySource {
             }
             Err(error) => return Err(io_error(&self.dir, error)),
         };
-        let mut files = Vec::new();
+        let mut candidates = Vec::new();
         for entry in entries {
             let entry = entry.map_err(|error| io_error(&self.dir, error))?;
-            let path = entry.path();
             let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
                 continue; // Not UTF-8, so it cannot end in ".sql" as goose's glob requires.
             };
             if file_kind(&name).is_none() {
                 continue;
             }
-            // Follows symlinks: a linked migration file counts, a directory named "x.sql" does not.
-            let metadata = std::fs::metadata(&path).map_err(|error| io_error(&path, error))?;
-            if !metadata.is_file() {
-                continue;
-            }
-            let contents = if file_kind(&name) == Some(FileKind::Sql) {
-                std::fs::read(&path).map_err(|error| io_error(&path, error))?
+            let path = entry.path();
+            // The directory entry knows its type; only a symlink needs a stat (a linked file counts, a
+            // directory named "x.sql" does not).
+            let file_type = entry.file_type().map_err(|error| io_error(&path, error))?;
+            let is_file = if file_type.is_symlink() {
+                std::fs::metadata(&path).map_err(|error| io_error(&path, error))?.is_file()
             } else {
-                Vec::new()
+                file_type.is_file()
             };
-            files.push(SourceFile { name, path: path.display().to_string(), contents: Cow::Owned(contents) });
+            if is_file {
+                candidates.push((name, path));
+            }
         }
+        let files: Vec<SourceFile> = candidates
+            .into_iter()
+            .map(|(name, path)| SourceFile {
+                name,
+                path: path.display().to_string(),
+                contents: FileContents::Disk(path),
+            })
+            .collect();
         if files.is_empty() {
             return Err(ResolveError::single(ResolveProblem::NoMigrations { location: dir_text }));
         }
@@ -112,7 +123,7 @@ impl MigrationSource for EmbeddedSource {
             .map(|(name, text)| SourceFile {
                 name: (*name).to_owned(),
                 path: format!("{}/{}", self.location.trim_end_matches('/'), name),
-                contents: Cow::Borrowed(text.as_bytes()),
+                contents: FileContents::Memory(Cow::Borrowed(text.as_bytes())),
             })
             .collect())
     }
@@ -147,8 +158,8 @@ pub struct Migration {
 pub enum MigrationKind {
     /// An annotated SQL file; parsed when it is planned.
     Sql {
-        /// The file's text.
-        text: Cow<'static, str>,
+        /// The file's text (read on first use when it comes from a directory).
+        text: SqlText,
     },
     /// A registered code migration.
     Code(CodeMigrationInfo),
@@ -158,7 +169,7 @@ impl Migration {
     /// A SQL migration built directly, for tests and for callers with their own sources.
     pub fn sql(version: Version, name: impl Into<String>, text: impl Into<Cow<'static, str>>) -> Migration {
         let name = name.into();
-        Migration { version, path: name.clone(), name, kind: MigrationKind::Sql { text: text.into() } }
+        Migration { version, path: name.clone(), name, kind: MigrationKind::Sql { text: SqlText::memory(text) } }
     }
 
     /// The version.
@@ -341,10 +352,10 @@ pub fn resolve(source: &dyn MigrationSource, code: &[CodeMigrationInfo]) -> Resu
                         continue;
                     }
                 };
-                let text = match decode_utf8(file.contents) {
+                let text = match SqlText::from_contents(&file.path, file.contents) {
                     Ok(text) => text,
-                    Err(line) => {
-                        problems.push(ResolveProblem::NotUtf8 { path: file.path, line });
+                    Err(problem) => {
+                        problems.push(problem);
                         continue;
                     }
                 };
@@ -369,19 +380,6 @@ pub fn resolve(source: &dyn MigrationSource, code: &[CodeMigrationInfo]) -> Resu
         return Err(ResolveError { problems });
     }
     Ok(by_version.into_values().collect())
-}
-
-/// The text, or the 1-based line of the first byte that is not UTF-8.
-fn decode_utf8(contents: Cow<'static, [u8]>) -> Result<Cow<'static, str>, usize> {
-    let line_of = |bytes: &[u8], offset: usize| 1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count();
-    match contents {
-        Cow::Borrowed(bytes) => {
-            std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|error| line_of(bytes, error.valid_up_to()))
-        }
-        Cow::Owned(bytes) => String::from_utf8(bytes)
-            .map(Cow::Owned)
-            .map_err(|error| line_of(error.as_bytes(), error.utf8_error().valid_up_to())),
-    }
 }
 
 #[cfg(test)]

@@ -82,11 +82,20 @@ fn directory_rules() {
         "duplicate migration version 1: 001_b.sql and 1_a.sql; give one of them a new version",
     );
     check(&[], &[], "DIR: no migration files found; add one with `migrate create NAME sql`");
-    check(
-        &[("1_bad.sql", b"-- +goose Up\nSELECT '\xff';\n")],
-        &[],
-        "1_bad.sql:2: the file is not valid UTF-8; save it as UTF-8",
-    );
+}
+
+#[test]
+fn a_directory_reads_a_file_only_when_its_text_is_needed() {
+    let dir = dir_with(&[("1_bad.sql", b"-- +goose Up\nSELECT '\xff';\n"), ("2_ok.sql", SQL)]);
+    let migrations = resolve(&DirectorySource::new(&dir), &[]).unwrap();
+    let text = |index: usize| match migrations[index].kind() {
+        crate::MigrationKind::Sql { text } => text.get().map(str::to_owned).map_err(|e| e.to_string()),
+        crate::MigrationKind::Code(_) => panic!("not SQL"),
+    };
+    assert_eq!(text(1).unwrap(), "-- +goose Up\nSELECT 1;\n");
+    let error = text(0).unwrap_err();
+    assert_eq!(error, format!("{}:2: the file is not valid UTF-8; save it as UTF-8", dir.join("1_bad.sql").display()));
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -122,11 +131,11 @@ fn embedded_and_directory_sources_resolve_alike() {
     let dir = dir_with(&[("2_b.sql", FILES[0].1.as_bytes()), ("1_a.sql", FILES[1].1.as_bytes())]);
     let from_dir = resolve(&DirectorySource::new(&dir), &[]).unwrap();
     let from_embedded = resolve(&EmbeddedSource::new("migrations", FILES), &[]).unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
     let key = |list: &[crate::Migration]| {
         list.iter().map(|m| (m.version(), m.name().to_owned(), m.kind().clone())).collect::<Vec<_>>()
     };
     assert_eq!(key(&from_dir), key(&from_embedded));
+    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(from_embedded[0].path(), "migrations/1_a.sql");
     assert!(EmbeddedSource::new("m", &[]).files().is_err());
 }

@@ -92,7 +92,9 @@ fn validate_document() {
     let parsed: Vec<_> = migrations
         .iter()
         .map(|m| match m.kind() {
-            migrate::MigrationKind::Sql { text } => (m, migrate::parse(m.path(), text, &lookup).unwrap()),
+            migrate::MigrationKind::Sql { text } => {
+                (m, migrate::parse(m.path(), text.get().unwrap(), &lookup).unwrap())
+            }
             migrate::MigrationKind::Code(_) => unreachable!(),
         })
         .collect();

@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+"""migrate's benchmark suite: workloads W1-W5 against the floor (the server running the same SQL with no
+bookkeeping) and the peers (dbmate, sqlx-cli, refinery_cli) when bench/setup.sh installed them.
+
+Each workload is generated under bench/work (not committed). Tools run in turn, alternating, RUNS times
+(default 5); the table shows medians and ratios. Ratios matter, not absolute times: the machine is shared.
+
+Usage: bench/bench.py [--runs N] [--only W1,W2,...]
+"""
+import argparse
+import os
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORK = os.path.join(ROOT, "bench", "work")
+TOOLS = os.path.join(WORK, "tools")
+PG = "postgres://postgres@127.0.0.1:5432/{db}?sslmode=disable"
+PG_LOG = "/var/log/postgresql/postgresql-15-main.log"
+CH_HTTP = "http://127.0.0.1:8123/"
+MIGRATE = os.path.join(ROOT, "target", "release", "migrate")
+
+
+def sh(args, **kw):
+    return subprocess.run(args, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def psql(sql, db="postgres"):
+    return sh(["psql", "-X", "-q", "-At", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-c", sql]).stdout
+
+
+def fresh_pg(db):
+    psql(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+    psql(f"CREATE DATABASE {db}")
+
+
+def ch(sql):
+    req = urllib.request.Request(CH_HTTP, data=sql.encode(), method="POST")
+    with urllib.request.urlopen(req) as response:
+        return response.read().decode()
+
+
+def timed(args, env=None):
+    """Runs a command; returns (seconds, peak RSS in bytes). Fails loudly with its output."""
+    # Output goes to files, not pipes: a tool printing more than a pipe holds would block before exiting.
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            out.seek(0)
+            sys.exit(f"{' '.join(args)} failed:\n{out.read().decode(errors='replace')[-4000:]}")
+    return elapsed, usage.ru_maxrss * 1024
+
+
+# ---- workload generation ---------------------------------------------------------------------------
+
+def w1_sql(i):
+    return (f"CREATE TABLE t_{i} (id bigint PRIMARY KEY, name text NOT NULL, created_at timestamptz DEFAULT now());\n"
+            f"CREATE INDEX t_{i}_name_idx ON t_{i} (name);\n")
+
+
+def w1_down(i):
+    return f"DROP TABLE t_{i};\n"
+
+
+def w4_sql(rows=200_000):
+    pad = "x" * 200
+    lines = ["CREATE TABLE big (id bigint PRIMARY KEY, name text NOT NULL, pad text NOT NULL);\n"]
+    lines += [f"INSERT INTO big (id, name, pad) VALUES ({i}, 'name-{i}', '{pad}');\n" for i in range(rows)]
+    return "".join(lines)
+
+
+def w5_sql(i):
+    return f"CREATE TABLE t_{i} (id UInt64, name String, at DateTime) ENGINE = MergeTree() ORDER BY id;\n"
+
+
+def write_layouts(name, ups, downs):
+    """Writes one workload in every tool's layout; returns {tool: dir}."""
+    base = os.path.join(WORK, name)
+    shutil.rmtree(base, ignore_errors=True)
+    dirs = {tool: os.path.join(base, tool) for tool in ("goose", "dbmate", "sqlx", "refinery", "floor")}
+    for d in dirs.values():
+        os.makedirs(d)
+    floor = []
+    for n, (up, down) in enumerate(zip(ups, downs), start=1):
+        with open(os.path.join(dirs["goose"], f"{n:05}_m{n}.sql"), "w") as f:
+            f.write(f"-- +goose Up\n{up}\n-- +goose Down\n{down}")
+        with open(os.path.join(dirs["dbmate"], f"{n:05}_m{n}.sql"), "w") as f:
+            f.write(f"-- migrate:up\n{up}\n-- migrate:down\n{down}")
+        with open(os.path.join(dirs["sqlx"], f"{n:05}_m{n}.sql"), "w") as f:
+            f.write(up)
+        with open(os.path.join(dirs["refinery"], f"V{n}__m{n}.sql"), "w") as f:
+            f.write(up)
+        floor.append(f"BEGIN;\n{up}COMMIT;\n")
+    with open(os.path.join(dirs["floor"], "all.sql"), "w") as f:
+        f.write("".join(floor))
+    return dirs
+
+
+# ---- tools -----------------------------------------------------------------------------------------
+
+def tool_path(name):
+    return {
+        "dbmate": os.path.join(TOOLS, "node_modules", ".bin", "dbmate"),
+        "sqlx": os.path.join(TOOLS, "bin", "sqlx"),
+        "refinery": os.path.join(TOOLS, "bin", "refinery"),
+    }[name]
+
+
+def available_peers():
+    return [p for p in ("sqlx", "refinery", "dbmate") if os.access(tool_path(p), os.X_OK)]
+
+
+def pg_command(tool, dirs, db, action="up"):
+    url = PG.format(db=db)
+    if tool == "migrate":
+        return [MIGRATE, "-dir", dirs["goose"], "postgres", url, action], None
+    if tool == "floor":
+        return ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres", "-d", db,
+                "-f", os.path.join(dirs["floor"], "all.sql")], None
+    if tool == "dbmate":
+        verb = "up" if action == "up" else "status"
+        return [tool_path("dbmate"), "--url", url, "--migrations-dir", dirs["dbmate"], "--no-dump-schema", verb], None
+    if tool == "sqlx":
+        verb = ["migrate", "run"] if action == "up" else ["migrate", "info"]
+        return [tool_path("sqlx"), *verb, "--source", dirs["sqlx"], "--database-url", url], None
+    if tool == "refinery":
+        env = dict(os.environ, BENCH_DB_URL=url)
+        return [tool_path("refinery"), "migrate", "-e", "BENCH_DB_URL", "-p", dirs["refinery"]], env
+    raise ValueError(tool)
+
+
+# ---- counting connections and queries from the server log -----------------------------------------
+
+def log_offset():
+    return os.path.getsize(PG_LOG)
+
+
+def count_since(offset, db):
+    with open(PG_LOG, "rb") as f:
+        f.seek(offset)
+        text = f.read().decode(errors="replace")
+    queries = [l for l in text.splitlines() if f"@{db} " in l and re.search(r"LOG:  (statement|execute [^:]*):", l)]
+    # Every backend that ran a query is one connection (log_line_prefix carries the pid as [%p]).
+    connections = {m.group(1) for l in queries if (m := re.search(r"\[(\d+)\]", l))}
+    return len(connections), len(queries)
+
+
+# ---- workloads -------------------------------------------------------------------------------------
+
+def median(values):
+    return statistics.median(values)
+
+
+def bench_w1_w2_w3(runs, rows, only):
+    n = 1000
+    dirs = write_layouts("w1", [w1_sql(i) for i in range(n)], [w1_down(i) for i in range(n)])
+    tools = ["floor", "migrate", *available_peers()]
+    w1 = {t: [] for t in tools}
+    w2 = {t: [] for t in tools if t != "floor"}
+    w3 = {t: [] for t in tools if t not in ("floor", "refinery")}
+    counts = {}
+    for run in range(runs):
+        for tool in tools:
+            db = f"bench_{tool}"
+            fresh_pg(db)
+            args, env = pg_command(tool, dirs, db)
+            w1[tool].append(timed(args, env)[0])
+            if tool == "floor":
+                continue
+            if "W2" in only:
+                if run == 0:
+                    psql(f"ALTER DATABASE {db} SET log_statement = 'all'")
+                    offset = log_offset()
+                    timed(args, env)
+                    time.sleep(0.3)
+                    counts[tool] = count_since(offset, db)
+                    psql(f"ALTER DATABASE {db} RESET log_statement")
+                w2[tool].append(timed(args, env)[0])
+            if "W3" in only and tool in w3:
+                args3, env3 = pg_command(tool, dirs, db, "status")
+                w3[tool].append(timed(args3, env3)[0])
+    rows.append(("W1 1000 migrations", {t: median(v) for t, v in w1.items()}, "floor", {}))
+    if "W2" in only:
+        extra = {t: f"{c} conn, {q} queries" for t, (c, q) in counts.items()}
+        rows.append(("W2 no-op up", {t: median(v) for t, v in w2.items()}, "peers", extra))
+    if "W3" in only:
+        rows.append(("W3 status", {t: median(v) for t, v in w3.items()}, "peers", {}))
+
+
+def bench_w4(runs, rows):
+    sql = w4_sql()
+    dirs = write_layouts("w4", [sql], ["DROP TABLE big;\n"])
+    size = len(sql.encode())
+    tools = ["floor", "migrate", *available_peers()]
+    times = {t: [] for t in tools}
+    rss = {t: [] for t in tools}
+    for _ in range(runs):
+        for tool in tools:
+            db = f"bench_{tool}"
+            fresh_pg(db)
+            args, env = pg_command(tool, dirs, db)
+            elapsed, peak = timed(args, env)
+            times[tool].append(elapsed)
+            rss[tool].append(peak)
+    extra = {t: f"peak RSS {median(v) / size:.2f}x file" for t, v in rss.items()}
+    rows.append((f"W4 one {size / 1e6:.0f} MB migration", {t: median(v) for t, v in times.items()}, "peers", extra))
+
+
+def bench_w5(runs, rows):
+    n = 200
+    dirs = write_layouts("w5", [w5_sql(i) for i in range(n)], [f"DROP TABLE t_{i};\n" for i in range(n)])
+    with open(os.path.join(dirs["floor"], "all.sql"), "w") as f:
+        f.write("".join(w5_sql(i) for i in range(n)))
+    tools = ["floor", "migrate"]
+    times = {t: [] for t in tools}
+    for _ in range(runs):
+        for tool in tools:
+            db = f"bench_{tool}"
+            ch(f"DROP DATABASE IF EXISTS {db}")
+            ch(f"CREATE DATABASE {db}")
+            if tool == "floor":
+                args = ["clickhouse-client", "--multiquery", "--database", db, "--queries-file", os.path.join(dirs["floor"], "all.sql")]
+            else:
+                args = [MIGRATE, "-dir", dirs["goose"], "clickhouse", f"{CH_HTTP}?database={db}", "up"]
+            times[tool].append(timed(args)[0])
+    rows.append(("W5 ClickHouse 200 tables", {t: median(v) for t, v in times.items()}, "floor", {}))
+
+
+def print_table(rows):
+    print(f"\n{'workload':<28} {'tool':<10} {'median':>10} {'ratio':>8}  notes")
+    for name, medians, baseline, extra in rows:
+        if baseline == "floor":
+            reference = medians["floor"]
+            label = "x floor"
+        else:
+            peers = [v for t, v in medians.items() if t not in ("migrate", "floor")]
+            reference = min(peers) if peers else None
+            label = "x best peer"
+        for tool, value in sorted(medians.items(), key=lambda kv: kv[1]):
+            ratio = f"{value / reference:.2f}" if reference else "-"
+            unit = f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+            print(f"{name:<28} {tool:<10} {unit:>10} {ratio:>8}  {extra.get(tool, '')}")
+        print(f"{'':<28} (ratio = {label})")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", default="W1,W2,W3,W4,W5")
+    args = parser.parse_args()
+    only = set(args.only.split(","))
+    sh(["cargo", "build", "--release", "-q", "-p", "migrate-cli"], cwd=ROOT)
+    sh([os.path.join(ROOT, "scripts", "servers.sh"), "up"])
+    os.makedirs(WORK, exist_ok=True)
+    print(f"peers found: {', '.join(available_peers()) or 'none (run bench/setup.sh)'}; runs per tool: {args.runs}")
+    rows = []
+    if only & {"W1", "W2", "W3"}:
+        bench_w1_w2_w3(args.runs, rows, only)
+    if "W4" in only:
+        bench_w4(args.runs, rows)
+    if "W5" in only:
+        bench_w5(args.runs, rows)
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()

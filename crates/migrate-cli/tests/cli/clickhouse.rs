@@ -1,0 +1,125 @@
+//! The binary against the real ClickHouse (`scripts/servers.sh up`): goose's invocation with every DSN form
+//! goose users have, status and down, the URL built from parts for a user whose password holds every
+//! character a URL must encode, and that password never printed.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::support::{fixture, migrate};
+
+/// The single server's HTTP interface (`MIGRATE_TEST_CH_URL`, default the local one).
+fn ch_url() -> String {
+    #[allow(clippy::disallowed_methods)] // Tests read their server from the environment.
+    std::env::var("MIGRATE_TEST_CH_URL").unwrap_or_else(|_| "http://127.0.0.1:8123/".to_owned())
+}
+
+/// The user scripts/clickhouse-server/zz-migrate-users.xml defines.
+const USER: &str = "migrate_pw";
+const PASSWORD: &str = "p%41:@#?/ +wä&=";
+
+fn ch(sql: &str) -> String {
+    let output = std::process::Command::new("curl")
+        .args(["-sS", "--fail-with-body", "--data-binary", sql, &ch_url()])
+        .output()
+        .expect("running curl");
+    let body = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "ClickHouse at {} refused {sql}: {body}", ch_url());
+    body
+}
+
+struct ChDb {
+    name: String,
+}
+
+impl ChDb {
+    fn new(label: &str) -> ChDb {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let name = format!("mt_cli_{label}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+        ch(&format!("DROP DATABASE IF EXISTS {name}"));
+        ch(&format!("CREATE DATABASE {name}"));
+        ChDb { name }
+    }
+
+    fn versions(&self) -> Vec<String> {
+        ch(&format!("SELECT version_id FROM {}.goose_db_version WHERE version_id > 0 ORDER BY version_id", self.name))
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+impl Drop for ChDb {
+    fn drop(&mut self) {
+        ch(&format!("DROP DATABASE IF EXISTS {}", self.name));
+    }
+}
+
+#[test]
+fn goose_invocation_with_each_dsn_form() {
+    let dir = fixture("clickhouse");
+    let dir = dir.to_str().unwrap();
+    let env = [("CH_PREFIX", "env")];
+    let db = ChDb::new("forms");
+    // clickhouse-go's DSNs (native port 9000 mapped to the HTTP port) and the HTTP form.
+    let dsns = [
+        format!("clickhouse://default@127.0.0.1:9000/{}", db.name),
+        format!("tcp://127.0.0.1:9000?username=default&database={}", db.name),
+        format!("{}?database={}", ch_url(), db.name),
+    ];
+    migrate(&["-dir", dir, "clickhouse", &dsns[0], "up-by-one"], &env).expect(0);
+    migrate(&["-dir", dir, "clickhouse", &dsns[1], "up-to", "3"], &env).expect(0);
+    let run = migrate(&["-dir", dir, "clickhouse", &dsns[2], "up"], &env).expect(0);
+    assert!(run.stderr.contains("goose: successfully migrated database to version: 6"), "{}", run.stderr);
+    assert_eq!(db.versions(), ["1", "2", "3", "4", "5", "6"]);
+    let run = migrate(&["-dir", dir, "clickhouse", &dsns[0], "status"], &env).expect(0);
+    assert_eq!(run.stderr.lines().filter(|l| l.contains(" -- 0000")).count(), 6, "{}", run.stderr);
+    assert!(!run.stderr.contains("Pending"), "{}", run.stderr);
+    migrate(&["-dir", dir, "clickhouse", &dsns[0], "down-to", "2"], &env).expect(0);
+    assert_eq!(db.versions(), ["1", "2"]);
+    let run = migrate(&["-dir", dir, "clickhouse", &dsns[1], "version"], &env).expect(0);
+    assert!(run.stderr.contains("goose: version 2"), "{}", run.stderr);
+}
+
+#[test]
+fn url_from_parts_with_every_special_character() {
+    let dir = fixture("clickhouse");
+    let dir = dir.to_str().unwrap();
+    let db = ChDb::new("parts");
+    let flags = [
+        "up-to",
+        "2",
+        "--dir",
+        dir,
+        "--driver",
+        "clickhouse",
+        "--db-host",
+        "127.0.0.1",
+        "--db-port",
+        "8123",
+        "--db-user",
+        USER,
+        "--db-password-env",
+        "CH_SECRET",
+        "--db-name",
+        &db.name,
+    ];
+    let run = migrate(&flags, &[("CH_SECRET", PASSWORD)]).expect(0);
+    assert!(!run.stderr.contains(PASSWORD) && !run.stdout.contains(PASSWORD));
+    assert_eq!(db.versions(), ["1", "2"]);
+    // The variables jobs already set.
+    let env = [
+        ("CLICKHOUSE_HOST", "127.0.0.1"),
+        ("CLICKHOUSE_PORT", "8123"),
+        ("CLICKHOUSE_USERNAME", USER),
+        ("CLICKHOUSE_PASSWORD", PASSWORD),
+        ("CLICKHOUSE_DATABASE", db.name.as_str()),
+        ("CH_PREFIX", "env"),
+    ];
+    migrate(&["up", "--dir", dir, "--driver", "clickhouse"], &env).expect(0);
+    assert_eq!(db.versions(), ["1", "2", "3", "4", "5", "6"]);
+    // A wrong password fails clearly, and neither password is printed.
+    let run = migrate(&flags, &[("CH_SECRET", "wrong-Secret-123")]).expect(1);
+    for text in [&run.stdout, &run.stderr] {
+        assert!(!text.contains(PASSWORD) && !text.contains("wrong-Secret-123"), "{text}");
+    }
+    assert!(run.stderr.contains("193"), "ClickHouse's wrong-password code: {}", run.stderr);
+}

@@ -1,0 +1,98 @@
+//! The text of a SQL migration: in memory (embedded, or given), or on disk and read the first time it is
+//! needed. A runner with nothing to do, and `status`, never read a file's contents; a migration the plan
+//! runs is read (and checked to be UTF-8) when the planner parses it.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use crate::source::ResolveProblem;
+
+/// Where a source file's bytes are.
+#[derive(Debug, Clone)]
+pub enum FileContents {
+    /// Already in memory.
+    Memory(Cow<'static, [u8]>),
+    /// In this file, read on first use.
+    Disk(PathBuf),
+}
+
+/// A SQL migration's text.
+#[derive(Clone)]
+pub struct SqlText {
+    /// The path shown in messages.
+    display: String,
+    inner: Inner,
+}
+
+#[derive(Clone)]
+enum Inner {
+    Memory(Cow<'static, str>),
+    Disk { file: PathBuf, loaded: OnceLock<Result<String, ResolveProblem>> },
+}
+
+impl SqlText {
+    /// Text already in memory.
+    pub fn memory(text: impl Into<Cow<'static, str>>) -> SqlText {
+        SqlText { display: String::new(), inner: Inner::Memory(text.into()) }
+    }
+
+    /// From a source file's contents; bytes in memory are checked to be UTF-8 now.
+    pub(crate) fn from_contents(display: &str, contents: FileContents) -> Result<SqlText, ResolveProblem> {
+        let inner = match contents {
+            FileContents::Memory(bytes) => Inner::Memory(decode(display, bytes)?),
+            FileContents::Disk(file) => Inner::Disk { file, loaded: OnceLock::new() },
+        };
+        Ok(SqlText { display: display.to_owned(), inner })
+    }
+
+    /// The text, reading the file the first time.
+    pub fn get(&self) -> Result<&str, ResolveProblem> {
+        match &self.inner {
+            Inner::Memory(text) => Ok(text),
+            Inner::Disk { file, loaded } => {
+                let loaded = loaded.get_or_init(|| {
+                    let bytes = std::fs::read(file).map_err(|error| ResolveProblem::Io {
+                        path: self.display.clone(),
+                        message: error.to_string(),
+                    })?;
+                    decode(&self.display, Cow::Owned(bytes)).map(Cow::into_owned)
+                });
+                loaded.as_deref().map_err(Clone::clone)
+            }
+        }
+    }
+}
+
+impl fmt::Debug for SqlText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.inner {
+            Inner::Memory(text) => f.debug_tuple("SqlText").field(&text.len()).finish(),
+            Inner::Disk { file, .. } => f.debug_tuple("SqlText").field(file).finish(),
+        }
+    }
+}
+
+/// Two texts are equal when they read the same (so an embedded and a directory source compare equal).
+impl PartialEq for SqlText {
+    fn eq(&self, other: &SqlText) -> bool {
+        self.get().ok() == other.get().ok() && self.get().is_ok() == other.get().is_ok()
+    }
+}
+
+impl Eq for SqlText {}
+
+/// The text, or a problem naming the line of the first byte that is not UTF-8.
+fn decode(display: &str, contents: Cow<'static, [u8]>) -> Result<Cow<'static, str>, ResolveProblem> {
+    let line_of = |bytes: &[u8], offset: usize| 1 + bytes[..offset].iter().filter(|&&b| b == b'\n').count();
+    let result = match contents {
+        Cow::Borrowed(bytes) => {
+            std::str::from_utf8(bytes).map(Cow::Borrowed).map_err(|error| line_of(bytes, error.valid_up_to()))
+        }
+        Cow::Owned(bytes) => String::from_utf8(bytes)
+            .map(Cow::Owned)
+            .map_err(|error| line_of(error.as_bytes(), error.utf8_error().valid_up_to())),
+    };
+    result.map_err(|line| ResolveProblem::NotUtf8 { path: display.to_owned(), line })
+}
