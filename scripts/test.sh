@@ -36,3 +36,10 @@ echo "---- cargo test --workspace --all-targets $*"
 cargo test --workspace --all-targets "$@"
 echo "---- cargo test --workspace --doc $*"
 cargo test --workspace --doc "$@"
+
+# The ClickHouse driver's SQL on a current engine (chdb runs ClickHouse 26.x in process).
+if [[ $# -eq 0 ]]; then
+  echo "---- scripts/chdb/check.py (the ClickHouse driver's SQL on a current engine)"
+  python3 -c "import chdb" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check -r "$ROOT/scripts/chdb/requirements.txt"
+  python3 "$ROOT/scripts/chdb/check.py"
+fi
