@@ -47,18 +47,31 @@ def ch(sql):
         return response.read().decode()
 
 
-def timed(args, env=None):
-    """Runs a command; returns (seconds, peak RSS in bytes). Fails loudly with its output."""
+def timed(args, env=None, stdin_path=None, rss=False):
+    """Runs a command; returns (seconds, peak RSS in bytes or None). Fails loudly with its output.
+
+    Peak RSS comes from GNU time, not from this process's wait4: a child forked from this (large) Python
+    process is charged the pages it shared before exec, which would hide the tool's own peak."""
+    rss_file = None
+    if rss:
+        rss_file = tempfile.NamedTemporaryFile(delete=False)
+        rss_file.close()
+        args = ["/usr/bin/time", "-f", "%M", "-o", rss_file.name, *args]
     # Output goes to files, not pipes: a tool printing more than a pipe holds would block before exiting.
-    with tempfile.TemporaryFile() as out:
+    with tempfile.TemporaryFile() as out, open(stdin_path or os.devnull, "rb") as stdin:
         start = time.perf_counter()
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(args, stdin=stdin, stdout=out, stderr=subprocess.STDOUT, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
         if os.waitstatus_to_exitcode(status) != 0:
             out.seek(0)
             sys.exit(f"{' '.join(args)} failed:\n{out.read().decode(errors='replace')[-4000:]}")
-    return elapsed, usage.ru_maxrss * 1024
+    if rss_file is None:
+        return elapsed, None
+    with open(rss_file.name) as f:
+        peak = int(f.read().split()[-1]) * 1024
+    os.unlink(rss_file.name)
+    return elapsed, peak
 
 
 # ---- workload generation ---------------------------------------------------------------------------
@@ -201,6 +214,7 @@ def bench_w4(runs, rows):
     sql = w4_sql()
     dirs = write_layouts("w4", [sql], ["DROP TABLE big;\n"])
     size = len(sql.encode())
+    del sql  # keep this process small
     tools = ["floor", "migrate", *available_peers()]
     times = {t: [] for t in tools}
     rss = {t: [] for t in tools}
@@ -209,7 +223,7 @@ def bench_w4(runs, rows):
             db = f"bench_{tool}"
             fresh_pg(db)
             args, env = pg_command(tool, dirs, db)
-            elapsed, peak = timed(args, env)
+            elapsed, peak = timed(args, env, rss=True)
             times[tool].append(elapsed)
             rss[tool].append(peak)
     extra = {t: f"peak RSS {median(v) / size:.2f}x file" for t, v in rss.items()}
@@ -221,27 +235,46 @@ def bench_w5(runs, rows):
     dirs = write_layouts("w5", [w5_sql(i) for i in range(n)], [f"DROP TABLE t_{i};\n" for i in range(n)])
     with open(os.path.join(dirs["floor"], "all.sql"), "w") as f:
         f.write("".join(w5_sql(i) for i in range(n)))
-    tools = ["floor", "migrate"]
+    tools = ["floor", "goose-style", "migrate"]
     times = {t: [] for t in tools}
     for _ in range(runs):
         for tool in tools:
-            db = f"bench_{tool}"
+            db = f"bench_{tool.replace('-', '_')}"
             ch(f"DROP DATABASE IF EXISTS {db}")
             ch(f"CREATE DATABASE {db}")
+            if tool == "goose-style":
+                times[tool].append(goose_style_clickhouse(db, n))
+                continue
+            stdin = None
             if tool == "floor":
-                args = ["clickhouse-client", "--multiquery", "--database", db, "--queries-file", os.path.join(dirs["floor"], "all.sql")]
+                args = ["clickhouse-client", "--multiquery", "--database", db]
+                stdin = os.path.join(dirs["floor"], "all.sql")
             else:
                 args = [MIGRATE, "-dir", dirs["goose"], "clickhouse", f"{CH_HTTP}?database={db}", "up"]
-            times[tool].append(timed(args)[0])
+            times[tool].append(timed(args, stdin_path=stdin)[0])
     rows.append(("W5 ClickHouse 200 tables", {t: median(v) for t, v in times.items()}, "floor", {}))
 
 
-def print_table(rows):
-    print(f"\n{'workload':<28} {'tool':<10} {'median':>10} {'ratio':>8}  notes")
+def goose_style_clickhouse(db, n):
+    """goose's ClickHouse bookkeeping over HTTP, as a baseline: its version table and 0 row, then per
+    migration the statement and the version-row insert, one request each."""
+    start = time.perf_counter()
+    ch(f"CREATE TABLE IF NOT EXISTS {db}.goose_db_version (version_id Int64, is_applied UInt8, date Date default now(), "
+       "tstamp DateTime default now()) ENGINE = MergeTree() ORDER BY (date)")
+    ch(f"INSERT INTO {db}.goose_db_version (version_id, is_applied) VALUES (0, 1)")
+    ch(f"SELECT version_id, is_applied FROM {db}.goose_db_version ORDER BY version_id DESC")
+    for i in range(n):
+        ch(w5_sql(i).replace("CREATE TABLE t_", f"CREATE TABLE {db}.t_"))
+        ch(f"INSERT INTO {db}.goose_db_version (version_id, is_applied) VALUES ({i + 1}, 1)")
+    return time.perf_counter() - start
+
+
+def print_table(rows, flush=False):
+    print(f"\n{'workload':<28} {'tool':<10} {'median':>10} {'ratio':>8}  notes", flush=flush)
     for name, medians, baseline, extra in rows:
         if baseline == "floor":
             reference = medians["floor"]
-            label = "x floor"
+            label = "x floor" + ("; goose-style = goose's bookkeeping over HTTP" if "goose-style" in medians else "")
         else:
             peers = [v for t, v in medians.items() if t not in ("migrate", "floor")]
             reference = min(peers) if peers else None
@@ -266,10 +299,14 @@ def main():
     rows = []
     if only & {"W1", "W2", "W3"}:
         bench_w1_w2_w3(args.runs, rows, only)
+        print_table(rows, flush=True)
     if "W4" in only:
         bench_w4(args.runs, rows)
+        print_table(rows[-1:], flush=True)
     if "W5" in only:
         bench_w5(args.runs, rows)
+        print_table(rows[-1:], flush=True)
+    print("\nall workloads:")
     print_table(rows)
 
 

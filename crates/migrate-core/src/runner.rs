@@ -374,7 +374,10 @@ async fn run_step(
             f.statement = Some(index);
             failure(f)
         })?;
-        if keeps_progress {
+        // After the last statement the version row follows at once and supersedes progress, so saving it
+        // would cost a round trip per migration for nothing (a one-statement migration keeps goose's cost).
+        let last = index + 1 == statements.len();
+        if keeps_progress && !last {
             hasher.add(statement);
             let progress = Progress {
                 version: step.version(),
@@ -392,7 +395,8 @@ async fn run_step(
     if let Some((version, direction)) = record {
         driver.record(version, direction).await.map_err(bookkeeping)?;
     }
-    if keeps_progress && (start > 0 || !statements.is_empty()) {
+    // Progress exists only if this run saved some (more than one statement) or resumed from some.
+    if keeps_progress && (start > 0 || statements.len() > 1) {
         driver
             .clear_progress(step.version())
             .await
