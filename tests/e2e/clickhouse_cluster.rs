@@ -313,6 +313,21 @@ async fn cluster_mode_from_the_dsn_and_its_errors() {
     assert!(error.to_string().contains("no cluster \"no_such_cluster\" in system.clusters"), "{error}");
     let error = ChDriver::connect(&spec, db.config()).await.unwrap_err();
     assert!(matches!(error, ChError::Cluster(ClusterError::Mismatch { .. })), "{error}");
+    // A DSN that asks for quorum inserts and sequentially consistent reads for every query: the driver's
+    // own writes stay plain (else 18.16 would never apply the rollback's delete) and its reads see them.
+    let mut spec = db.spec(Node::A);
+    spec.settings.extend(
+        [("insert_quorum", "2"), ("select_sequential_consistency", "1")].map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    let dir = TempDir::new("cluster-options");
+    dir.write("00001_a.sql", "-- +goose Up\nSELECT 1;\n-- +goose Down\nSELECT 2;\n");
+    let config = ChConfig { mutation_wait: Duration::from_secs(5), ..db.config() };
+    let mut quorum_dsn = ChDriver::connect(&spec, config).await.unwrap();
+    assert_eq!(steps(&run(&db.name, &mut quorum_dsn, &load(&dir.0), Command::Up).await.unwrap()), ["up 1"]);
+    assert_eq!(steps(&run(&db.name, &mut quorum_dsn, &load(&dir.0), Command::Down).await.unwrap()), ["down 1"]);
+    assert_eq!(db.versions(Node::B).await, ["0:1"]);
+    db.drop().await;
+    let db = Cluster::new("options").await;
     // goose's local table where cluster mode expects a replicated one.
     db.exec(Node::A, "CREATE TABLE goose_db_version (version_id Int64, is_applied UInt8, date Date default now(), tstamp DateTime default now()) ENGINE = MergeTree() ORDER BY (date)").await;
     let mut a = db.driver(Node::A, db.config()).await;

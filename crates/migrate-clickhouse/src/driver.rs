@@ -116,6 +116,11 @@ impl ChDriver {
                 // A replicated table drops an insert identical to a recent one: goose's version row for
                 // an up, a down and an up again within a second would be lost.
                 overrides.push(("insert_deduplicate", "0"));
+                // The DSN's settings go with every request: a quorum set there would make version rows
+                // quorum parts, which 18.16 never mutates (a rollback's delete would not take effect), and
+                // sequential consistency would hide rows inserted without quorum. Only the lock's claims
+                // use a quorum, set per insert.
+                overrides.extend([("insert_quorum", "0"), ("select_sequential_consistency", "0")]);
                 tracing::debug!(cluster = %cluster.name(), hosts, "cluster mode");
                 let sql = Sql::for_cluster(&config.table, &spec.database, cluster);
                 (sql, Some(DdlSettings::new(cluster.ddl_timeout_secs(), output_mode)))

@@ -86,8 +86,8 @@ pub struct ClusterConfig {
     /// cluster.
     pub replica_name: String,
     /// How long to wait for every host (default [`DEFAULT_DDL_TIMEOUT`], at least 1 s): sent as
-    /// `distributed_ddl_task_timeout` with every `ON CLUSTER` statement, and the limit for replicas of
-    /// the driver's tables to be active and in sync.
+    /// `distributed_ddl_task_timeout` with every `ON CLUSTER` statement (over a `SET` of the migration or
+    /// the DSN's setting), and the limit for replicas of the driver's tables to be active and in sync.
     pub ddl_timeout: Duration,
     /// The server's `<distributed_ddl><path>` (default [`DEFAULT_DDL_QUEUE_PATH`]), read through
     /// `system.zookeeper` to tell which host did what when an `ON CLUSTER` statement fails.
