@@ -13,5 +13,9 @@ mod postgres;
 /// The ClickHouse driver: every command, resumable failures, the lease lock, goose interoperability, the corpus.
 mod clickhouse;
 
+/// ClickHouse cluster mode on the two-node cluster: replicated state read through either host, DDL confirmed on
+/// every host, a host stopped mid-migration, runners on both hosts.
+mod clickhouse_cluster;
+
 /// The library: `migrate::up`, the Migrator's commands, embedded and code migrations, the test helpers.
 mod library;

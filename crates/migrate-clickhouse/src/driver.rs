@@ -4,6 +4,10 @@
 //!
 //! ClickHouse has no transactions: the driver says so ([`Capabilities`] `transactions: false`), the runner
 //! sends each statement on its own, records progress after each one, and records the version at the end.
+//!
+//! In cluster mode ([`ChConfig::cluster`]) the same steps go through the `cluster` module: its tables are
+//! replicated and synced before reads, `ON CLUSTER` statements are confirmed on every host, and the lock's
+//! claims are quorum inserts.
 
 use std::time::{Duration, Instant};
 
@@ -13,8 +17,9 @@ use migrate_core::{
     StatementFailure, Version, VersionStore,
 };
 
+use crate::cluster::{check_statement, run_on_cluster, ClusterConfig, ClusterSql, DdlSettings, Quorum, Replicas};
 use crate::dsn::ChConnSpec;
-use crate::error::{code, ChError};
+use crate::error::{code, ChError, ClusterError};
 use crate::http::{Bookkeeping, ChClient, RequestOptions};
 use crate::lock::{owner_id, LeaseLock};
 use crate::progress::{direction_text, parse_row as parse_progress, Sequence};
@@ -34,6 +39,10 @@ pub struct ChConfig {
     pub lock_lease: Duration,
     /// How long to wait for a version-table deletion (a mutation) to finish (default 5 minutes).
     pub mutation_wait: Duration,
+    /// Cluster mode (default off, unless the DSN has `x-cluster`, `x-cluster-name` or `cluster`): the
+    /// driver's tables replicated `ON CLUSTER` and `ON CLUSTER` statements confirmed on every host; see
+    /// [`ClusterConfig`]. When both this and the DSN name a cluster, they must agree.
+    pub cluster: Option<ClusterConfig>,
 }
 
 impl Default for ChConfig {
@@ -43,6 +52,7 @@ impl Default for ChConfig {
             lock_wait: Duration::from_secs(300),
             lock_lease: Duration::from_secs(30),
             mutation_wait: Duration::from_secs(300),
+            cluster: None,
         }
     }
 }
@@ -73,6 +83,8 @@ pub struct ChDriver {
     sync_delete: bool,
     lock: LeaseLock,
     sequence: Sequence,
+    /// The per-query settings of `ON CLUSTER` statements, in cluster mode.
+    ddl: Option<DdlSettings>,
 }
 
 impl ChDriver {
@@ -84,24 +96,47 @@ impl ChDriver {
         let known: Vec<String> = client.query(Sql::known_settings()).await?.into_iter().flatten().collect();
         let knows = |name: &str| known.iter().any(|k| k == name);
         // Our own reads must see our own writes at once, whatever the DSN sets for the migrations.
-        let overrides =
+        let mut overrides: Vec<(&'static str, &'static str)> =
             [("async_insert", "0"), ("use_query_cache", "0")].into_iter().filter(|(name, _)| knows(name)).collect();
-        if let Some(cluster) = &spec.cluster {
-            // goose has no cluster mode: its table is a local MergeTree on the node the DSN names.
-            tracing::warn!(cluster = %cluster, "the DSN names a cluster; the version table is kept on this server only, as goose does");
-        }
         if !spec.fallback_hosts.is_empty() {
             tracing::warn!(hosts = ?spec.fallback_hosts, "the DSN lists several hosts; only the first is used");
         }
+        let mut config = config;
+        config.cluster = cluster_config(&config, spec)?;
+        let (sql, ddl) = match &config.cluster {
+            Some(cluster) => {
+                cluster.validate().map_err(ClusterError::from)?;
+                let rows = client.query(&ClusterSql::new(cluster).cluster_hosts()).await?;
+                let hosts = rows.first().and_then(|row| row.first()).and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+                if hosts == 0 {
+                    let target = client.target().to_owned();
+                    return Err(ClusterError::UnknownCluster { target, cluster: cluster.name().to_owned() }.into());
+                }
+                let output_mode = !client.query(ClusterSql::known_settings()).await?.is_empty();
+                // A replicated table drops an insert identical to a recent one: goose's version row for
+                // an up, a down and an up again within a second would be lost.
+                overrides.push(("insert_deduplicate", "0"));
+                // The DSN's settings go with every request: a quorum set there would make version rows
+                // quorum parts, which 18.16 never mutates (a rollback's delete would not take effect), and
+                // sequential consistency would hide rows inserted without quorum. Only the lock's claims
+                // use a quorum, set per insert.
+                overrides.extend([("insert_quorum", "0"), ("select_sequential_consistency", "0")]);
+                tracing::debug!(cluster = %cluster.name(), hosts, "cluster mode");
+                let sql = Sql::for_cluster(&config.table, &spec.database, cluster);
+                (sql, Some(DdlSettings::new(cluster.ddl_timeout_secs(), output_mode)))
+            }
+            None => (Sql::new(&config.table, &spec.database), None),
+        };
         let owner = owner_id();
         tracing::debug!(server = %client.target(), version = %server_version, owner = %owner, "connected to ClickHouse");
         Ok(ChDriver {
             bookkeeping: Bookkeeping::new(client.clone(), overrides),
             session: format!("migrate-{owner}"),
-            sql: Sql::new(&config.table, &spec.database),
+            sql,
             sync_delete: knows("mutations_sync"),
             lock: LeaseLock::new(owner, config.lock_lease, config.lock_wait),
             sequence: Sequence::default(),
+            ddl,
             server_version,
             client,
             config,
@@ -128,6 +163,18 @@ impl ChDriver {
         &self.config
     }
 
+    /// Cluster mode's operations on the driver's replicated tables.
+    fn replicas(&self) -> Option<Replicas<'_>> {
+        let (cluster, sql, ddl) = (self.config.cluster.as_ref()?, self.sql.cluster()?, self.ddl.as_ref()?);
+        Some(Replicas {
+            bk: &self.bookkeeping,
+            sql,
+            ddl,
+            host_wait: cluster.ddl_timeout,
+            mutation_wait: self.config.mutation_wait,
+        })
+    }
+
     /// Deletes a version's rows and waits until the mutation is done.
     async fn delete_version(&mut self, version: i64) -> Result<(), ChError> {
         if self.sync_delete {
@@ -144,8 +191,16 @@ impl ChDriver {
         self.wait_for_mutations().await
     }
 
-    /// Waits until no mutation of the version table is pending, so reads see completed deletes.
+    /// Waits until no mutation of the version table is pending, so reads see completed deletes; in cluster
+    /// mode, until every mutation registered in ZooKeeper is done on this replica.
     async fn wait_for_mutations(&self) -> Result<(), ChError> {
+        if let Some(replicas) = self.replicas() {
+            let table = self.sql.version_table();
+            return match replicas.state(table).await? {
+                Some(state) => replicas.wait_for_mutations(table, &state.zookeeper_path).await,
+                None => Ok(()),
+            };
+        }
         let started = Instant::now();
         let mut delay = Duration::from_millis(5);
         loop {
@@ -163,12 +218,22 @@ impl ChDriver {
         }
     }
 
+    /// Creates the progress table when it is missing (`ON CLUSTER` in cluster mode).
+    async fn create_progress_table(&self) -> Result<(), ChError> {
+        match self.replicas() {
+            Some(replicas) => {
+                replicas.ensure(self.sql.progress_table(), &self.sql.create_progress_table()).await.map(|_| ())
+            }
+            None => self.bookkeeping.execute_create(&self.sql.create_progress_table()).await,
+        }
+    }
+
     async fn next_seq(&mut self) -> Result<u64, ChError> {
         if self.sequence.needs_start() {
             let max = match self.bookkeeping.number(&self.sql.max_progress_seq(), "reading migration progress").await {
                 Ok(max) => max,
                 Err(error) if error.code() == Some(code::UNKNOWN_TABLE) => {
-                    self.bookkeeping.execute_create(&self.sql.create_progress_table()).await?;
+                    self.create_progress_table().await?;
                     0
                 }
                 Err(error) => return Err(error),
@@ -194,17 +259,52 @@ impl ChDriver {
 
     async fn run_statement(&self, statement: &Statement<'_>) -> Result<(), StatementFailure> {
         self.lock.check().map_err(|error| StatementFailure::new(None, None, Box::new(error)))?;
-        let options = RequestOptions { session: Some(&self.session), overrides: &[] };
-        match self.client.send(statement.text(), options).await {
+        let text = statement.text();
+        let sent = match (self.config.cluster.as_ref(), self.sql.cluster(), self.ddl.as_ref()) {
+            (Some(cluster), Some(cluster_sql), Some(ddl)) => {
+                let checked = check_statement(text);
+                if !checked.problems.is_empty() {
+                    if cluster.strict {
+                        let error = ChError::from(ClusterError::Refused { problems: checked.problems });
+                        return Err(StatementFailure::new(None, None, Box::new(error)));
+                    }
+                    for problem in &checked.problems {
+                        tracing::warn!(line = statement.line(), problem = %problem, "cluster mode: this statement leaves the hosts different");
+                    }
+                }
+                match checked.shape.on_cluster {
+                    Some(_) => run_on_cluster(&self.bookkeeping, cluster_sql, ddl, text, Some(&self.session)).await,
+                    None => self.send_in_session(text).await,
+                }
+            }
+            _ => self.send_in_session(text).await,
+        };
+        match sent {
             Ok(_) => Ok(()),
             Err(error) => {
                 let position = match &error {
-                    ChError::Server(server) => server.position().map(|p| char_position(statement.text(), p)),
+                    ChError::Server(server) => server.position().map(|p| char_position(text, p)),
                     _ => None,
                 };
                 Err(StatementFailure::new(None, position, Box::new(error)))
             }
         }
+    }
+
+    async fn send_in_session(&self, text: &str) -> Result<String, ChError> {
+        self.client.send(text, RequestOptions { session: Some(&self.session), overrides: &[], timeout: None }).await
+    }
+}
+
+/// Cluster mode from the configuration or the DSN; both may name it, but then the same cluster.
+fn cluster_config(config: &ChConfig, spec: &ChConnSpec) -> Result<Option<ClusterConfig>, ChError> {
+    match (&config.cluster, &spec.cluster) {
+        (Some(option), Some(dsn)) if option.name() != dsn => {
+            Err(ClusterError::Mismatch { dsn: dsn.clone(), option: option.name().to_owned() }.into())
+        }
+        (Some(option), _) => Ok(Some(option.clone())),
+        (None, Some(dsn)) => Ok(Some(ClusterConfig::new(dsn).map_err(ClusterError::from)?)),
+        (None, None) => Ok(None),
     }
 }
 
@@ -231,25 +331,40 @@ fn parse_row(row: &[String]) -> Result<AppliedRow, ChError> {
 impl VersionStore for ChDriver {
     async fn ensure_table(&mut self) -> Result<(), BoxError> {
         self.lock.check()?;
-        let zero_rows =
-            match self.bookkeeping.number::<u64>(&self.sql.count_zero_rows(), "probing the version table").await {
-                Ok(count) => count,
-                Err(error) if error.code() == Some(code::UNKNOWN_TABLE) => {
-                    self.bookkeeping.execute_create(&self.sql.create_version_table()).await?;
-                    0
+        let zero_rows = match self.replicas() {
+            Some(replicas) => {
+                replicas.ensure(self.sql.version_table(), &self.sql.create_version_table()).await?;
+                replicas.sync(self.sql.version_table()).await?;
+                self.bookkeeping.number::<u64>(&self.sql.count_zero_rows(), "probing the version table").await?
+            }
+            None => {
+                match self.bookkeeping.number::<u64>(&self.sql.count_zero_rows(), "probing the version table").await {
+                    Ok(count) => count,
+                    Err(error) if error.code() == Some(code::UNKNOWN_TABLE) => {
+                        self.bookkeeping.execute_create(&self.sql.create_version_table()).await?;
+                        0
+                    }
+                    Err(error) => return Err(error.into()),
                 }
-                Err(error) => return Err(error.into()),
-            };
+            }
+        };
         if zero_rows == 0 {
             // goose writes (0, true) with the table; a table without it gets it now, as goose's Provider does.
             self.bookkeeping.execute(&self.sql.insert_version(0)).await?;
         }
-        self.bookkeeping.execute_create(&self.sql.create_progress_table()).await?;
+        self.create_progress_table().await?;
         Ok(())
     }
 
     async fn list_applied(&mut self) -> Result<Option<Vec<AppliedRow>>, BoxError> {
-        self.wait_for_mutations().await?;
+        match self.replicas() {
+            Some(replicas) => {
+                if !replicas.sync(self.sql.version_table()).await? {
+                    return Ok(None);
+                }
+            }
+            None => self.wait_for_mutations().await?,
+        }
         match self.bookkeeping.query(&self.sql.list_versions()).await {
             Ok(rows) => Ok(Some(rows.iter().map(|row| parse_row(row)).collect::<Result<_, _>>()?)),
             Err(error) if error.code() == Some(code::UNKNOWN_TABLE) => Ok(None),
@@ -297,7 +412,18 @@ impl Executor for ChDriver {
 impl Lock for ChDriver {
     async fn acquire(&mut self) -> Result<(), BoxError> {
         self.sequence.reset();
-        let table = self.config.table.with_suffix("_lock").to_string();
+        let table = self.sql.lock_table().quoted.clone();
+        let quorum = match self.replicas() {
+            Some(replicas) => {
+                replicas.ensure(self.sql.lock_table(), &self.sql.create_lock_table()).await?;
+                Some(Quorum::new(replicas.wait_active(self.sql.lock_table()).await?))
+            }
+            None => {
+                self.bookkeeping.execute_create(&self.sql.create_lock_table()).await?;
+                None
+            }
+        };
+        self.lock.set_quorum(quorum);
         self.lock.acquire(&self.bookkeeping, &self.sql, &table).await?;
         Ok(())
     }
@@ -316,6 +442,11 @@ impl ProgressStore for ChDriver {
     }
 
     async fn list_progress(&mut self) -> Result<Vec<Progress>, BoxError> {
+        if let Some(replicas) = self.replicas() {
+            if !replicas.sync(self.sql.progress_table()).await? {
+                return Ok(Vec::new());
+            }
+        }
         match self.bookkeeping.query(&self.sql.list_progress()).await {
             Ok(rows) => Ok(rows.iter().map(|row| parse_progress(row)).collect::<Result<_, _>>()?),
             Err(error) if error.code() == Some(code::UNKNOWN_TABLE) => Ok(Vec::new()),

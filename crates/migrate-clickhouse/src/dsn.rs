@@ -26,7 +26,7 @@
 //! | `read_timeout` | timeout of one query, a Go duration; default 300s |
 //! | `http_port` | the HTTP port to use |
 //! | `protocol` | `native` (the default for `clickhouse://` and `tcp://`) or `http` |
-//! | `x-cluster`, `x-cluster-name`, `cluster` | the cluster name for `ON CLUSTER` DDL; see [`ChConnSpec::cluster`] |
+//! | `x-cluster`, `x-cluster-name`, `cluster` | the cluster name: turns on the driver's cluster mode; see [`ChConnSpec::cluster`] |
 //!
 //! clickhouse-go's client-only keys (`debug`, `compress`, `max_open_conns`, …) and other `x-` keys
 //! are kept apart in [`ChConnSpec::ignored_params`]. `query`, `query_id`, `session_id` and
@@ -109,8 +109,8 @@ pub struct ChConnSpec {
     /// ClickHouse settings to send with every query, in order.
     pub settings: Vec<(String, String)>,
     /// The cluster name from `x-cluster`, `x-cluster-name` (golang-migrate's spelling) or
-    /// `cluster`, for callers that create the version table `ON CLUSTER`.
-    /// goose itself has no cluster mode; this is not a ClickHouse setting.
+    /// `cluster`: [`crate::ChDriver::connect`] turns on cluster mode with it (see
+    /// [`crate::ClusterConfig`]). goose itself has no cluster mode; this is not a ClickHouse setting.
     pub cluster: Option<String>,
     /// clickhouse-go client keys and `x-` keys that were recognised but have no effect, in order.
     pub ignored_params: Vec<(String, String)>,

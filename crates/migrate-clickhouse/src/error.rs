@@ -95,6 +95,76 @@ pub enum ChError {
         /// Unfinished mutations when it gave up.
         pending: u64,
     },
+    /// Cluster mode could not be set up or a statement was refused (see [`ClusterError`]).
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// An `ON CLUSTER` statement did not finish on every host: the report names each host's state.
+    #[error("{report}{}", server.as_ref().map(|s| format!(" [{s}]")).unwrap_or_default())]
+    ClusterDdl {
+        /// Each host's state.
+        report: crate::cluster::DdlReport,
+        /// The server's answer to the statement, when it was an error.
+        server: Option<Box<ChError>>,
+    },
+    /// The DDL queue could not be read through `system.zookeeper`.
+    #[error("reading the DDL queue {path} through system.zookeeper failed: {source} (in cluster mode the queue path must be the servers' <distributed_ddl><path>, and ZooKeeper must answer)")]
+    DdlQueue {
+        /// The queue path.
+        path: String,
+        /// Why.
+        source: Box<ChError>,
+    },
+}
+
+/// Errors of cluster mode (see [`crate::ClusterConfig`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClusterError {
+    /// The cluster options are not usable.
+    #[error(transparent)]
+    Config(#[from] crate::cluster::ClusterConfigError),
+    /// The DSN names one cluster and the configuration another.
+    #[error("the DSN names cluster {dsn:?} but the cluster option says {option:?}: drop one of them")]
+    Mismatch {
+        /// The DSN's `x-cluster`.
+        dsn: String,
+        /// The configured name.
+        option: String,
+    },
+    /// The server does not know the cluster.
+    #[error("{target} has no cluster {cluster:?} in system.clusters: check the name against <remote_servers> in the servers' configuration")]
+    UnknownCluster {
+        /// The server, password redacted.
+        target: String,
+        /// The cluster name.
+        cluster: String,
+    },
+    /// One of the driver's tables exists on this host without a replicated engine.
+    #[error("{table} exists on {target} with engine {engine}, not a Replicated one; cluster mode keeps its tables replicated: convert the table (see the README) or run without cluster mode")]
+    NotReplicated {
+        /// The table.
+        table: String,
+        /// The server, password redacted.
+        target: String,
+        /// Its engine.
+        engine: String,
+    },
+    /// Some replica of one of the driver's tables stayed inactive.
+    #[error("waited {waited:?} for every replica of {table} to be active; not active: {}; cluster mode needs every host of the cluster up (start it, or drop its replica)", inactive.join(", "))]
+    ReplicasInactive {
+        /// The table.
+        table: String,
+        /// How long it waited.
+        waited: Duration,
+        /// The inactive replicas, as `name (host:port)`.
+        inactive: Vec<String>,
+    },
+    /// A migration statement refused by the guard rails in strict mode.
+    #[error("refused in strict cluster mode: {}; fix the statement, or turn strict mode off to only warn", problems.join("; "))]
+    Refused {
+        /// What is wrong with it.
+        problems: Vec<String>,
+    },
 }
 
 impl ChError {
@@ -215,6 +285,12 @@ pub(crate) mod code {
     pub(crate) const SYNTAX_ERROR: u32 = 62;
     /// `UNKNOWN_SETTING`: `mutations_sync` on 18.x.
     pub(crate) const UNKNOWN_SETTING: u32 = 115;
+    /// `TIMEOUT_EXCEEDED`: an `ON CLUSTER` statement some host did not finish in time.
+    pub(crate) const TIMEOUT_EXCEEDED: u32 = 159;
+    /// `TOO_FEW_LIVE_REPLICAS`: a quorum insert while a replica is down.
+    pub(crate) const TOO_FEW_LIVE_REPLICAS: u32 = 285;
+    /// `UNSATISFIED_QUORUM_FOR_PREVIOUS_WRITE`: another quorum insert into the table is in flight.
+    pub(crate) const UNSATISFIED_QUORUM_FOR_PREVIOUS_WRITE: u32 = 286;
 }
 
 #[cfg(test)]

@@ -53,7 +53,10 @@ pub(crate) struct RequestOptions<'a> {
     /// The session whose `SET`s apply (and are kept).
     pub(crate) session: Option<&'a str>,
     /// Settings that replace the DSN's for this request.
-    pub(crate) overrides: &'a [(&'static str, &'static str)],
+    pub(crate) overrides: &'a [(&'a str, &'a str)],
+    /// A longer limit than the DSN's `read_timeout` for this request (an `ON CLUSTER` statement waits for
+    /// every host up to its own timeout, which must not be cut short by the client's).
+    pub(crate) timeout: Option<Duration>,
 }
 
 impl ChClient {
@@ -104,23 +107,20 @@ impl ChClient {
     /// Sends one statement.
     pub(crate) async fn send(&self, sql: &str, options: RequestOptions<'_>) -> Result<String, ChError> {
         let url = self.url_for(options);
-        let mut request = self
-            .http
-            .post(url)
-            .timeout(self.query_timeout)
-            .header("X-ClickHouse-User", &self.user)
-            .body(sql.to_owned());
+        let limit = options.timeout.map_or(self.query_timeout, |t| t.max(self.query_timeout));
+        let mut request =
+            self.http.post(url).timeout(limit).header("X-ClickHouse-User", &self.user).body(sql.to_owned());
         if let Some(password) = &self.password {
             request = request.header("X-ClickHouse-Key", password);
         }
-        let response = request.send().await.map_err(|e| self.transport_error(e))?;
+        let response = request.send().await.map_err(|e| self.transport_error(e, limit))?;
         let status = response.status();
         let header_code = response
             .headers()
             .get("X-ClickHouse-Exception-Code")
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        let body = response.text().await.map_err(|e| self.transport_error(e))?;
+        let body = response.text().await.map_err(|e| self.transport_error(e, limit))?;
         if status.is_success() && header_code.is_none() {
             return Ok(body);
         }
@@ -139,7 +139,7 @@ impl ChClient {
         };
         for (key, value) in &self.params {
             // The client's own parameters win over a DSN setting of the same name.
-            let replaced = options.overrides.iter().any(|(k, _)| k == key) || key == "wait_end_of_query";
+            let replaced = options.overrides.iter().any(|(k, _)| *k == key) || key == "wait_end_of_query";
             if !replaced {
                 push(key, value);
             }
@@ -154,10 +154,10 @@ impl ChClient {
         url
     }
 
-    fn transport_error(&self, error: reqwest::Error) -> ChError {
+    fn transport_error(&self, error: reqwest::Error, query_timeout: Duration) -> ChError {
         let target = self.target.clone();
         if error.is_timeout() {
-            let timeout = if error.is_connect() { self.connect_timeout } else { self.query_timeout };
+            let timeout = if error.is_connect() { self.connect_timeout } else { query_timeout };
             ChError::Timeout { target, timeout }
         } else if error.is_connect() {
             ChError::Connect { target, reason: describe(error) }
@@ -182,7 +182,39 @@ impl Bookkeeping {
     }
 
     pub(crate) async fn execute(&self, sql: &str) -> Result<String, ChError> {
-        self.client.send(sql, RequestOptions { session: None, overrides: &self.overrides }).await
+        self.client.send(sql, RequestOptions { session: None, overrides: &self.overrides, timeout: None }).await
+    }
+
+    /// Runs one statement with more settings (and optionally a longer client timeout) than the usual ones.
+    pub(crate) async fn execute_with(
+        &self,
+        sql: &str,
+        settings: &[(&str, &str)],
+        timeout: Option<Duration>,
+    ) -> Result<String, ChError> {
+        self.send_in(sql, None, settings, timeout).await
+    }
+
+    /// Sends a statement with `settings`: in the migration `session` with only those (as the migration's
+    /// own statements go), or as bookkeeping, with the usual overrides too, when `session` is `None`.
+    pub(crate) async fn send_in(
+        &self,
+        sql: &str,
+        session: Option<&str>,
+        settings: &[(&str, &str)],
+        timeout: Option<Duration>,
+    ) -> Result<String, ChError> {
+        let mut overrides: Vec<(&str, &str)> = match session {
+            Some(_) => Vec::new(),
+            None => self.overrides.iter().copied().filter(|(key, _)| !settings.iter().any(|(k, _)| k == key)).collect(),
+        };
+        overrides.extend_from_slice(settings);
+        self.client.send(sql, RequestOptions { session, overrides: &overrides, timeout }).await
+    }
+
+    /// The client, for requests in the migration session.
+    pub(crate) fn client(&self) -> &ChClient {
+        &self.client
     }
 
     pub(crate) async fn query(&self, sql: &str) -> Result<Vec<Vec<String>>, ChError> {
@@ -228,7 +260,7 @@ pub(crate) fn parse_tab_separated(body: &str) -> Vec<Vec<String>> {
 }
 
 /// Undoes `TabSeparated` escaping (`\t`, `\n`, `\\`, `\'` and the rest).
-fn unescape(value: &str) -> String {
+pub(crate) fn unescape(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     let mut chars = value.chars();
     while let Some(c) = chars.next() {
@@ -266,7 +298,8 @@ mod tests {
             ChConnSpec::parse("clickhouse://u:s%26cret@h:9000/db?max_threads=2&async_insert=1&wait_end_of_query=0")
                 .unwrap();
         let client = ChClient::new(&spec).unwrap();
-        let url = client.url_for(RequestOptions { session: Some("s 1"), overrides: &[("async_insert", "0")] });
+        let url =
+            client.url_for(RequestOptions { session: Some("s 1"), overrides: &[("async_insert", "0")], timeout: None });
         assert_eq!(url, "http://h:8123/?database=db&max_threads=2&async_insert=0&session_id=s%201&wait_end_of_query=1");
         assert!(!format!("{client:?}").contains("cret"));
     }

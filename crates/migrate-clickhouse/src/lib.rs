@@ -19,9 +19,16 @@
 //!   documentation (in short: on one server, two runners never hold it at once).
 //! - [`sql_catalog`] lists every SQL text the driver sends, for the check that runs them on a current
 //!   ClickHouse engine (`scripts/chdb/check.py`).
+//! - **Cluster mode** ([`ClusterConfig`] in [`ChConfig::cluster`], or the DSN's `x-cluster`): the three
+//!   tables are created `ON CLUSTER` on replicated engines and read after syncing the replica, so every host
+//!   sees the same state; `ON CLUSTER` statements are confirmed on every host (a [`DdlReport`] names the
+//!   hosts that failed or did not answer); statements that would leave hosts different are warned about or
+//!   refused; the lock's claims are quorum inserts. The choices and their reasons are in the `cluster`
+//!   module's documentation.
 
 #![deny(missing_docs)]
 
+mod cluster;
 mod driver;
 pub mod dsn;
 mod error;
@@ -32,9 +39,13 @@ mod sql;
 mod table;
 mod tls;
 
+pub use crate::cluster::{
+    ClusterConfig, ClusterConfigError, DdlReport, HostOutcome, HostState, DEFAULT_DDL_QUEUE_PATH, DEFAULT_DDL_TIMEOUT,
+    DEFAULT_REPLICA_NAME, DEFAULT_ZOOKEEPER_PATH,
+};
 pub use crate::driver::{ChConfig, ChDriver};
 pub use crate::dsn::{ch_url_from_parts, ChConnSpec, ChScheme, DsnError};
-pub use crate::error::{ChError, ServerError};
+pub use crate::error::{ChError, ClusterError, ServerError};
 pub use crate::http::ChClient;
-pub use crate::sql::sql_catalog;
+pub use crate::sql::{cluster_sql_catalog, sql_catalog};
 pub use crate::table::{TableName, TableNameError};

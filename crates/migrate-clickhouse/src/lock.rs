@@ -44,14 +44,37 @@
 //!
 //! Limits: a statement already running when the lease lapses is not interrupted (the renewals continue
 //! during long statements, so this needs the server to be unreachable for the renewals but not for the
-//! statement); and the guarantee is for one server. On a cluster each node has its own tables, exactly as
-//! goose's version table, and nothing is coordinated between nodes.
+//! statement). In single-server mode the guarantee is for one server: on a cluster each node has its own
+//! tables, exactly as goose's version table, and nothing is coordinated between nodes.
+//!
+//! # Guarantee (cluster mode)
+//!
+//! In cluster mode the lock table is a `ReplicatedReplacingMergeTree` created `ON CLUSTER`, and runners
+//! may talk to different hosts. The same argument holds once (a) holds across hosts, and that is what the
+//! writes are chosen for: claims and renewals are inserted with `insert_quorum` = every replica of the
+//! lock table (read from `system.replicas` each time the lock is requested), so an insert that answered is
+//! on every replica, and a read that starts afterwards on any host sees it. Reads are plain reads of the
+//! host the runner talks to; they may also see claims that never reached their quorum, which only makes a
+//! runner withdraw more often, never hold wrongly. Withdrawals and releases are plain inserts: they only
+//! ever make a claim not live, and the runner writing them has stopped.
+//!
+//! Why not the other designs. Quorum inserts plus `select_sequential_consistency` with a majority quorum
+//! would let the lock work with a host down, but 18.16 makes such reads fail on any replica that lacks the
+//! newest quorum part, and a migration cannot complete its `ON CLUSTER` DDL with a host down anyway. A
+//! non-replicated lock table on one designated host would need every runner to reach that host, which the
+//! HTTP interface of another host cannot do without credentials in SQL text.
+//!
+//! So in cluster mode the lock needs every replica of the lock table up: a runner waits (up to the
+//! cluster's DDL timeout) for them to be active before claiming, and a holder whose renewals fail because
+//! a host went down loses its lease after it, stopping before its next statement. Assumption (b) extends
+//! to every host's clock: the margin absorbs differences of about a second between them.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 
+use crate::cluster::Quorum;
 use crate::error::ChError;
 use crate::http::Bookkeeping;
 use crate::sql::{LockRow, Sql};
@@ -68,6 +91,8 @@ const REPORT_EVERY: Duration = Duration::from_secs(5);
 pub(crate) const MIN_LEASE: Duration = Duration::from_secs(5);
 /// The `seq` of a release row: the highest, so ReplacingMergeTree keeps it over any renewal.
 const RELEASE_SEQ: u32 = u32::MAX;
+/// The least time a quorum claim is given to get through the other quorum inserts in flight.
+const QUORUM_MIN_WAIT: Duration = Duration::from_secs(1);
 
 /// The lease lock of one driver.
 #[derive(Debug)]
@@ -77,6 +102,8 @@ pub(crate) struct LeaseLock {
     wait: Duration,
     attempts: u64,
     held: Option<Held>,
+    /// Cluster mode: claims and renewals are quorum inserts.
+    quorum: Option<Quorum>,
 }
 
 #[derive(Debug)]
@@ -123,12 +150,18 @@ impl LeaseLock {
     /// A lock for `owner` (unique per driver): `lease` is how long a claim lives without renewal, `wait`
     /// how long `acquire` tries.
     pub(crate) fn new(owner: String, lease: Duration, wait: Duration) -> LeaseLock {
-        LeaseLock { owner, lease: lease.max(MIN_LEASE), wait, attempts: 0, held: None }
+        LeaseLock { owner, lease: lease.max(MIN_LEASE), wait, attempts: 0, held: None, quorum: None }
     }
 
     /// The driver's owner id (`host-pid-random`), as it appears in the lock table.
     pub(crate) fn owner(&self) -> &str {
         &self.owner
+    }
+
+    /// Sets how claims and renewals are written from the next `acquire` on: with a quorum of every
+    /// replica in cluster mode, plainly otherwise.
+    pub(crate) fn set_quorum(&mut self, quorum: Option<Quorum>) {
+        self.quorum = quorum;
     }
 
     fn lease_secs(&self) -> u64 {
@@ -142,11 +175,11 @@ impl LeaseLock {
     }
 
     /// Waits for the lock, up to the configured wait.
+    /// The lock table must exist.
     pub(crate) async fn acquire(&mut self, bk: &Bookkeeping, sql: &Sql, table: &str) -> Result<(), ChError> {
         if self.held.is_some() {
             return Ok(());
         }
-        bk.execute_create(&sql.create_lock_table()).await?;
         let started = Instant::now();
         let ticket = unix_nanos();
         let mut backoff = FIRST_BACKOFF;
@@ -155,7 +188,9 @@ impl LeaseLock {
             self.attempts += 1;
             let token = format!("{}-{}", self.owner, self.attempts);
             let sent = Instant::now();
-            if let Err(error) = bk.execute(&sql.write_lock_row(&self.row(&token, ticket, 0, false, false))).await {
+            let claim = sql.write_lock_row(&self.row(&token, ticket, 0, false, false));
+            let within = self.usable_lease().min(self.wait.saturating_sub(started.elapsed())).max(QUORUM_MIN_WAIT);
+            if let Err(error) = write_claim(bk, self.quorum, &claim, within).await {
                 // The insert may have landed all the same (a timeout): withdraw so it blocks nobody.
                 self.withdraw(bk, sql, &token, ticket).await;
                 return Err(error);
@@ -235,6 +270,7 @@ impl LeaseLock {
             usable: self.usable_lease(),
             interval: (self.lease / 6).max(Duration::from_millis(200)),
             state: lease.clone(),
+            quorum: self.quorum,
         };
         let heartbeat = tokio::spawn(renewer.run());
         self.held = Some(Held { token, ticket, lease, heartbeat });
@@ -290,6 +326,7 @@ struct Renewer {
     usable: Duration,
     interval: Duration,
     state: Arc<Mutex<LeaseState>>,
+    quorum: Option<Quorum>,
 }
 
 impl Renewer {
@@ -319,7 +356,8 @@ impl Renewer {
             };
             seq = seq.saturating_add(1).min(RELEASE_SEQ - 1);
             let sql = self.sql.write_lock_row(&row);
-            match tokio::time::timeout(deadline - sent, self.bk.execute(&sql)).await {
+            let within = deadline - sent;
+            match tokio::time::timeout(within, write_claim(&self.bk, self.quorum, &sql, within)).await {
                 Ok(Ok(_)) if Instant::now() < deadline => self.update(|s| s.deadline = sent + self.usable),
                 Ok(Ok(_)) => {
                     self.set_lost("a renewal was answered only after the lease ended".to_owned());
@@ -356,6 +394,15 @@ impl Renewer {
             };
             s.lost = Some(reason);
         });
+    }
+}
+
+/// Writes a claim or a renewal: with the quorum in cluster mode (retried while other quorum inserts are in
+/// flight, for at most `within`), plainly otherwise.
+async fn write_claim(bk: &Bookkeeping, quorum: Option<Quorum>, sql: &str, within: Duration) -> Result<(), ChError> {
+    match quorum {
+        Some(quorum) => quorum.insert(bk, sql, within).await,
+        None => bk.execute(sql).await.map(|_| ()),
     }
 }
 

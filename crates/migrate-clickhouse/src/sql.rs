@@ -4,21 +4,43 @@
 //!
 //! Values are never bound: the only values written into SQL are integers the driver produces, and strings
 //! (owner names, checksums, directions) passed through [`quote_string`].
+//!
+//! In cluster mode the same statements run on replicated tables created `ON CLUSTER`; the reads of the
+//! system tables that only cluster mode needs are in `cluster::sql`, and [`cluster_sql_catalog`] lists them.
 
+use crate::cluster::{ClusterConfig, ClusterSql};
 use crate::table::{quote_string, TableName};
 
 /// goose's version table (goose.md section 4) and the two companion tables.
 #[derive(Debug, Clone)]
 pub(crate) struct Sql {
-    /// goose's version table, quoted.
-    table: String,
-    /// Its database and table name as string literals, for `system.mutations`.
-    database_literal: String,
-    table_literal: String,
-    /// `<table>_progress`, quoted.
-    progress: String,
-    /// `<table>_lock`, quoted.
-    lock: String,
+    /// goose's version table.
+    version: TableRef,
+    /// `<table>_progress`.
+    progress: TableRef,
+    /// `<table>_lock`.
+    lock: TableRef,
+    /// Cluster mode: the `ON CLUSTER` clause and the replicated engines of the tables.
+    cluster: Option<ClusterSql>,
+}
+
+/// One of the driver's tables: its quoted name, and its database and name as string literals for the
+/// system tables.
+#[derive(Debug, Clone)]
+pub(crate) struct TableRef {
+    pub(crate) quoted: String,
+    pub(crate) database_literal: String,
+    pub(crate) table_literal: String,
+}
+
+impl TableRef {
+    fn new(table: &TableName, default_database: &str) -> TableRef {
+        TableRef {
+            quoted: table.to_string(),
+            database_literal: quote_string(table.database().unwrap_or(default_database)),
+            table_literal: quote_string(table.table()),
+        }
+    }
 }
 
 /// One row written to the lock table.
@@ -37,11 +59,48 @@ impl Sql {
     /// The SQL for `table`; `default_database` is the connection's, for unqualified names.
     pub(crate) fn new(table: &TableName, default_database: &str) -> Sql {
         Sql {
-            table: table.to_string(),
-            database_literal: quote_string(table.database().unwrap_or(default_database)),
-            table_literal: quote_string(table.table()),
-            progress: table.with_suffix("_progress").to_string(),
-            lock: table.with_suffix("_lock").to_string(),
+            version: TableRef::new(table, default_database),
+            progress: TableRef::new(&table.with_suffix("_progress"), default_database),
+            lock: TableRef::new(&table.with_suffix("_lock"), default_database),
+            cluster: None,
+        }
+    }
+
+    /// The SQL of cluster mode: the same statements on replicated tables created `ON CLUSTER`, every name
+    /// qualified (the hosts run `ON CLUSTER` DDL in their own default database otherwise).
+    pub(crate) fn for_cluster(table: &TableName, default_database: &str, cluster: &ClusterConfig) -> Sql {
+        let table = table.qualified(default_database);
+        Sql { cluster: Some(ClusterSql::new(cluster)), ..Sql::new(&table, default_database) }
+    }
+
+    /// The cluster SQL, in cluster mode.
+    pub(crate) fn cluster(&self) -> Option<&ClusterSql> {
+        self.cluster.as_ref()
+    }
+
+    pub(crate) fn version_table(&self) -> &TableRef {
+        &self.version
+    }
+
+    pub(crate) fn progress_table(&self) -> &TableRef {
+        &self.progress
+    }
+
+    pub(crate) fn lock_table(&self) -> &TableRef {
+        &self.lock
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS <name>[ ON CLUSTER 'c']`.
+    fn create_head(&self, table: &TableRef) -> String {
+        let on_cluster = self.cluster.as_ref().map(ClusterSql::on_cluster).unwrap_or_default();
+        format!("CREATE TABLE IF NOT EXISTS {}{on_cluster}", table.quoted)
+    }
+
+    /// `<family>(<args>)`, or its replicated form in cluster mode.
+    fn engine(&self, family: &str, args: &str) -> String {
+        match &self.cluster {
+            Some(cluster) => cluster.engine(family, args),
+            None => format!("{family}({args})"),
         }
     }
 
@@ -61,37 +120,38 @@ impl Sql {
     /// goose's DDL, as its ClickHouse dialect writes it.
     pub(crate) fn create_version_table(&self) -> String {
         format!(
-            "CREATE TABLE IF NOT EXISTS {} (\n  version_id Int64,\n  is_applied UInt8,\n  date Date default now(),\n  tstamp DateTime default now()\n) ENGINE = MergeTree() ORDER BY (date)",
-            self.table
+            "{} (\n  version_id Int64,\n  is_applied UInt8,\n  date Date default now(),\n  tstamp DateTime default now()\n) ENGINE = {} ORDER BY (date)",
+            self.create_head(&self.version),
+            self.engine("MergeTree", "")
         )
     }
 
     /// goose's Provider probes the table with version 0.
     pub(crate) fn count_zero_rows(&self) -> String {
-        format!("SELECT count() FROM {} WHERE version_id = 0 FORMAT TabSeparated", self.table)
+        format!("SELECT count() FROM {} WHERE version_id = 0 FORMAT TabSeparated", self.version.quoted)
     }
 
     /// goose's insert, always with `is_applied` true.
     pub(crate) fn insert_version(&self, version: i64) -> String {
-        format!("INSERT INTO {} (version_id, is_applied) VALUES ({version}, 1)", self.table)
+        format!("INSERT INTO {} (version_id, is_applied) VALUES ({version}, 1)", self.version.quoted)
     }
 
     /// goose's delete: a mutation that waits until it is done.
     pub(crate) fn delete_version_sync(&self, version: i64) -> String {
-        format!("ALTER TABLE {} DELETE WHERE version_id = {version} SETTINGS mutations_sync = 2", self.table)
+        format!("ALTER TABLE {} DELETE WHERE version_id = {version} SETTINGS mutations_sync = 2", self.version.quoted)
     }
 
     /// The same mutation for servers without `mutations_sync` (18.x): it returns at once and is waited for
     /// through [`Sql::pending_mutations`].
     pub(crate) fn delete_version_async(&self, version: i64) -> String {
-        format!("ALTER TABLE {} DELETE WHERE version_id = {version}", self.table)
+        format!("ALTER TABLE {} DELETE WHERE version_id = {version}", self.version.quoted)
     }
 
     /// Unfinished mutations of the version table; reads wait for 0 so that they see completed deletes.
     pub(crate) fn pending_mutations(&self) -> String {
         format!(
             "SELECT count() FROM system.mutations WHERE database = {} AND table = {} AND is_done = 0 FORMAT TabSeparated",
-            self.database_literal, self.table_literal
+            self.version.database_literal, self.version.table_literal
         )
     }
 
@@ -99,7 +159,7 @@ impl Sql {
     pub(crate) fn list_versions(&self) -> String {
         format!(
             "SELECT version_id, is_applied, tstamp FROM {} ORDER BY version_id DESC, tstamp DESC FORMAT TabSeparated",
-            self.table
+            self.version.quoted
         )
     }
 
@@ -109,8 +169,9 @@ impl Sql {
     /// ReplacingMergeTree folds old rows away in the background. No mutation is ever needed.
     pub(crate) fn create_progress_table(&self) -> String {
         format!(
-            "CREATE TABLE IF NOT EXISTS {} (\n  version_id Int64,\n  direction String,\n  done UInt32,\n  total UInt32,\n  checksum String,\n  seq UInt64,\n  updated DateTime DEFAULT now()\n) ENGINE = ReplacingMergeTree(seq) ORDER BY (version_id)",
-            self.progress
+            "{} (\n  version_id Int64,\n  direction String,\n  done UInt32,\n  total UInt32,\n  checksum String,\n  seq UInt64,\n  updated DateTime DEFAULT now()\n) ENGINE = {} ORDER BY (version_id)",
+            self.create_head(&self.progress),
+            self.engine("ReplacingMergeTree", "seq")
         )
     }
 
@@ -125,7 +186,7 @@ impl Sql {
     ) -> String {
         format!(
             "INSERT INTO {} (version_id, direction, done, total, checksum, seq) VALUES ({version}, {}, {done}, {total}, {}, {seq})",
-            self.progress,
+            self.progress.quoted,
             quote_string(direction),
             quote_string(checksum)
         )
@@ -134,12 +195,12 @@ impl Sql {
     pub(crate) fn list_progress(&self) -> String {
         format!(
             "SELECT version_id, d, n, tot, ck FROM (SELECT version_id, argMax(direction, seq) AS d, argMax(done, seq) AS n, argMax(total, seq) AS tot, argMax(checksum, seq) AS ck FROM {} GROUP BY version_id) WHERE n > 0 ORDER BY version_id FORMAT TabSeparated",
-            self.progress
+            self.progress.quoted
         )
     }
 
     pub(crate) fn max_progress_seq(&self) -> String {
-        format!("SELECT max(seq) FROM {} FORMAT TabSeparated", self.progress)
+        format!("SELECT max(seq) FROM {} FORMAT TabSeparated", self.progress.quoted)
     }
 
     // ---- the lease lock ----
@@ -147,8 +208,9 @@ impl Sql {
     /// One row per write; a claim's state is the fold of its rows (see the `lock` module).
     pub(crate) fn create_lock_table(&self) -> String {
         format!(
-            "CREATE TABLE IF NOT EXISTS {} (\n  token String,\n  owner String,\n  ticket UInt64,\n  seq UInt32,\n  held UInt8,\n  released UInt8,\n  expires DateTime,\n  updated DateTime DEFAULT now()\n) ENGINE = ReplacingMergeTree(seq) ORDER BY (token)",
-            self.lock
+            "{} (\n  token String,\n  owner String,\n  ticket UInt64,\n  seq UInt32,\n  held UInt8,\n  released UInt8,\n  expires DateTime,\n  updated DateTime DEFAULT now()\n) ENGINE = {} ORDER BY (token)",
+            self.create_head(&self.lock),
+            self.engine("ReplacingMergeTree", "seq")
         )
     }
 
@@ -156,7 +218,7 @@ impl Sql {
     pub(crate) fn write_lock_row(&self, row: &LockRow<'_>) -> String {
         format!(
             "INSERT INTO {} (token, owner, ticket, seq, held, released, expires) SELECT {}, {}, {}, {}, {}, {}, now() + {}",
-            self.lock,
+            self.lock.quoted,
             quote_string(row.token),
             quote_string(row.owner),
             row.ticket,
@@ -172,7 +234,7 @@ impl Sql {
     pub(crate) fn live_claims(&self) -> String {
         format!(
             "SELECT token, o, tk, h, toInt64(e) - toInt64(now()) FROM (SELECT token, any(owner) AS o, min(ticket) AS tk, max(held) AS h, max(released) AS r, max(expires) AS e FROM {} GROUP BY token) WHERE r = 0 AND e > now() ORDER BY tk, token FORMAT TabSeparated",
-            self.lock
+            self.lock.quoted
         )
     }
 }
@@ -219,6 +281,40 @@ pub fn sql_catalog(table: &TableName, default_database: &str) -> Vec<(&'static s
     ]
 }
 
+/// Every SQL text the driver sends in cluster mode for `table` on the cluster `cluster` (with sample
+/// values): the replicated forms of the tables and the reads of the system tables, `(what it is, SQL)`.
+/// They need a cluster with ZooKeeper, so they are checked by the end-to-end tests, not by `check.py`.
+pub fn cluster_sql_catalog(
+    table: &TableName,
+    default_database: &str,
+    cluster: &ClusterConfig,
+) -> Vec<(&'static str, String)> {
+    let sql = Sql::for_cluster(table, default_database, cluster);
+    let cluster_sql = ClusterSql::new(cluster);
+    let zookeeper_path = "/clickhouse/tables/migrate/c/db/goose_db_version";
+    vec![
+        ("cluster hosts", cluster_sql.cluster_hosts()),
+        ("known cluster settings", ClusterSql::known_settings().to_owned()),
+        ("table engine", ClusterSql::table_engine(sql.version_table())),
+        ("replica state", ClusterSql::replica_state(sql.version_table())),
+        ("create version table", sql.create_version_table()),
+        ("create progress table", sql.create_progress_table()),
+        ("create lock table", sql.create_lock_table()),
+        ("sync replica", ClusterSql::sync_replica(sql.version_table())),
+        ("unfinished mutations", ClusterSql::unfinished_mutations(sql.version_table(), zookeeper_path)),
+        ("replica names", ClusterSql::replica_names(zookeeper_path)),
+        ("replica nodes", ClusterSql::replica_nodes(zookeeper_path, "01-a")),
+        ("DDL queue mark", cluster_sql.queue_mark()),
+        ("DDL tasks from a mark", cluster_sql.tasks_from(42)),
+        ("DDL task", cluster_sql.task("query-0000000042")),
+        ("DDL task finished hosts", cluster_sql.task_children("query-0000000042", "finished")),
+        ("DDL task active hosts", cluster_sql.task_children("query-0000000042", "active")),
+        ("insert version", sql.insert_version(20_240_101_000_000)),
+        ("delete version (plain mutation)", sql.delete_version_async(20_240_101_000_000)),
+        ("list versions", sql.list_versions()),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +324,17 @@ mod tests {
     #[test]
     fn catalog() {
         let text: String = sql_catalog(&TableName::goose_default(), "default")
+            .iter()
+            .map(|(what, sql)| format!("-- {what}\n{sql}\n"))
+            .collect();
+        insta::assert_snapshot!(text);
+    }
+
+    /// The exact SQL of cluster mode.
+    #[test]
+    fn cluster_catalog() {
+        let cluster = ClusterConfig::new("test_cluster").unwrap();
+        let text: String = cluster_sql_catalog(&TableName::goose_default(), "analytics", &cluster)
             .iter()
             .map(|(what, sql)| format!("-- {what}\n{sql}\n"))
             .collect();

@@ -64,6 +64,12 @@ impl TableName {
         &self.table
     }
 
+    /// The name in `default_database` when it names no database.
+    pub(crate) fn qualified(&self, default_database: &str) -> TableName {
+        let database = self.database.clone().unwrap_or_else(|| default_database.to_owned());
+        TableName { database: Some(database), table: self.table.clone() }
+    }
+
     /// The companion table `<table><suffix>` in the same database.
     pub(crate) fn with_suffix(&self, suffix: &str) -> TableName {
         TableName { database: self.database.clone(), table: format!("{}{suffix}", self.table) }
@@ -106,6 +112,8 @@ mod tests {
         }
         let lock = TableName::parse("db.v").unwrap().with_suffix("_lock");
         assert_eq!(lock.to_string(), "`db`.`v_lock`");
+        assert_eq!(TableName::goose_default().qualified("my-db").to_string(), "`my-db`.`goose_db_version`");
+        assert_eq!(lock.qualified("other").to_string(), "`db`.`v_lock`");
     }
 
     #[test]
