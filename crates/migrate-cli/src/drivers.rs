@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
-use migrate::clickhouse::{ChConfig, ChConnSpec, ChDriver};
+use migrate::clickhouse::{ChConfig, ChConnSpec, ChDriver, ClusterConfig};
 use migrate::postgres::{PgConfig, PgConnSpec, PgDriver, TableName};
 use migrate::{Direction, Driver, Version};
 
 use crate::env::Env;
 use crate::error::CliError;
+use crate::settings::ClusterFlags;
 
 /// The databases the CLI can talk to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +54,8 @@ pub(crate) struct OpenOptions<'a> {
     pub(crate) lock_wait: Option<Duration>,
     /// A bound on connecting, tighter than the DSN's own (for `wait`'s attempts).
     pub(crate) connect_timeout: Option<Duration>,
+    /// ClickHouse cluster mode, when asked for on the command line.
+    pub(crate) cluster: Option<&'a ClusterFlags>,
 }
 
 /// A parsed DSN: what the CLI needs to show and to protect before connecting.
@@ -89,6 +92,9 @@ impl Target {
 pub(crate) async fn open(target: &Target, options: &OpenOptions<'_>) -> Result<Box<dyn Driver>, CliError> {
     match target {
         Target::Postgres(spec) => {
+            if options.cluster.is_some() {
+                return Err(CliError::Usage("--clickhouse-cluster applies to ClickHouse databases only".to_owned()));
+            }
             let mut config = PgConfig { table: pg_table(options.table)?, ..PgConfig::default() };
             if let Some(lock_wait) = options.lock_wait {
                 config.lock_wait = lock_wait;
@@ -106,6 +112,16 @@ pub(crate) async fn open(target: &Target, options: &OpenOptions<'_>) -> Result<B
             let mut config = ChConfig { table: ch_table(options.table)?, ..ChConfig::default() };
             if let Some(lock_wait) = options.lock_wait {
                 config.lock_wait = lock_wait;
+            }
+            if let Some(flags) = options.cluster {
+                let mut cluster =
+                    ClusterConfig::new(&flags.name).map_err(|error| CliError::Usage(error.to_string()))?;
+                cluster.strict = flags.strict;
+                if let Some(timeout) = flags.ddl_timeout {
+                    cluster.ddl_timeout = timeout;
+                }
+                cluster.validate().map_err(|error| CliError::Usage(error.to_string()))?;
+                config.cluster = Some(cluster);
             }
             let mut spec = spec.as_ref().clone();
             if let Some(limit) = options.connect_timeout {

@@ -12,10 +12,11 @@ use crate::database::Database;
 use crate::drivers::DriverKind;
 use crate::env::{parse_bool, Env, EnvFile};
 use crate::error::CliError;
-use crate::settings::{parse_go_duration, resolve_dir, resolve_table, Command, Settings};
+use crate::settings::{parse_go_duration, resolve_dir, resolve_table, ClusterFlags, Command, Settings};
 
 /// What a goose-form command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // Made once per process and consumed at once: boxing buys nothing.
 pub(crate) enum GooseParsed {
     /// `-h`: print goose's usage.
     Help,
@@ -45,8 +46,20 @@ const BOOL_FLAGS: &[&str] = &[
     "dry-run",
     "json",
     "exit-code",
+    "clickhouse-cluster-strict",
 ];
-const VALUE_FLAGS: &[&str] = &["dir", "table", "env", "timeout", "certfile", "ssl-cert", "ssl-key"];
+const VALUE_FLAGS: &[&str] = &[
+    "dir",
+    "table",
+    "env",
+    "timeout",
+    "certfile",
+    "ssl-cert",
+    "ssl-key",
+    // Ours, beyond goose.
+    "clickhouse-cluster",
+    "clickhouse-ddl-timeout",
+];
 
 /// The commands goose recognises as the first positional argument, before merging `GOOSE_DRIVER`.
 const NO_DATABASE_COMMANDS: &[&str] = &["init", "create", "fix", "env", "validate"];
@@ -171,6 +184,25 @@ impl RawGoose {
         settings.exit_code = self.on("exit-code");
         settings.sequential = self.on("s");
         settings.timeout = timeout.filter(|t| !t.is_zero());
+        settings.clickhouse_cluster = match self.flag("clickhouse-cluster") {
+            Some(name) => {
+                let ddl_timeout = match self.flag("clickhouse-ddl-timeout") {
+                    Some(text) => Some(parse_go_duration(text).ok_or_else(|| {
+                        CliError::Usage(format!(
+                            "invalid value {text:?} for flag -clickhouse-ddl-timeout: use a Go duration like 30s"
+                        ))
+                    })?),
+                    None => None,
+                };
+                Some(ClusterFlags { name: name.to_owned(), strict: self.on("clickhouse-cluster-strict"), ddl_timeout })
+            }
+            None if self.flag("clickhouse-ddl-timeout").is_some() || self.on("clickhouse-cluster-strict") => {
+                return Err(CliError::Usage(
+                    "-clickhouse-ddl-timeout and -clickhouse-cluster-strict need -clickhouse-cluster NAME".to_owned(),
+                ));
+            }
+            None => None,
+        };
         Ok(GooseParsed::Run(settings))
     }
 

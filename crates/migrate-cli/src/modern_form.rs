@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::database::{resolve_database, DbFlags, ReadFile};
 use crate::env::{parse_bool, Env, EnvFile};
 use crate::error::CliError;
-use crate::settings::{parse_go_duration, resolve_dir, resolve_table, Command, Settings};
+use crate::settings::{parse_go_duration, resolve_dir, resolve_table, ClusterFlags, Command, Settings};
 
 /// How long `wait` waits when `--timeout` is not given.
 pub(crate) const DEFAULT_WAIT: Duration = Duration::from_secs(60);
@@ -213,6 +213,15 @@ pub(crate) struct DbArgs {
     /// Bound on the whole command, a Go duration such as 30s or 1h13m (wait: how long to wait) [default: none; wait: 60s]
     #[arg(long, value_name = "DURATION", value_parser = duration, help_heading = "Database")]
     timeout: Option<Duration>,
+    /// ClickHouse: run in cluster mode on this cluster (replicated version tables, ON CLUSTER DDL confirmed on every host)
+    #[arg(long, value_name = "NAME", help_heading = "ClickHouse cluster")]
+    clickhouse_cluster: Option<String>,
+    /// ClickHouse cluster mode: refuse, instead of warning about, a table created without ON CLUSTER or on a non-replicated engine
+    #[arg(long, requires = "clickhouse_cluster", help_heading = "ClickHouse cluster")]
+    clickhouse_cluster_strict: bool,
+    /// ClickHouse cluster mode: how long each ON CLUSTER statement may take on every host [default: 180s]
+    #[arg(long, value_name = "DURATION", value_parser = duration, requires = "clickhouse_cluster", help_heading = "ClickHouse cluster")]
+    clickhouse_ddl_timeout: Option<Duration>,
 }
 
 // DbArgs holds the database URL, which may hold a password.
@@ -252,6 +261,7 @@ fn duration(text: &str) -> Result<Duration, String> {
 
 /// What a modern command line asks for.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // Made once per process and consumed at once: boxing buys nothing.
 pub(crate) enum ModernParsed {
     /// A command.
     Run(Settings),
@@ -314,6 +324,11 @@ impl ModernCli {
             settings.table = resolve_table(db.table.as_deref(), env.non_empty("GOOSE_TABLE"));
             settings.database = Some(resolve_database(&db.flags(), env, read_file)?);
             settings.timeout = db.timeout.filter(|t| !t.is_zero());
+            settings.clickhouse_cluster = db.clickhouse_cluster.clone().map(|name| ClusterFlags {
+                name,
+                strict: db.clickhouse_cluster_strict,
+                ddl_timeout: db.clickhouse_ddl_timeout,
+            });
         }
         if let Some(run) = run {
             settings.allow_missing = run.allow_missing;

@@ -37,6 +37,20 @@ pub(crate) struct Settings {
     pub(crate) timeout: Option<Duration>,
     /// How long to wait for another runner's migration lock (the driver's default when `None`).
     pub(crate) lock_wait: Option<Duration>,
+    /// ClickHouse cluster mode (the DSN's `cluster=` parameter turns it on too).
+    pub(crate) clickhouse_cluster: Option<ClusterFlags>,
+}
+
+/// `--clickhouse-cluster NAME` and its companions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ClusterFlags {
+    /// The cluster, as named in the servers' `<remote_servers>`.
+    pub(crate) name: String,
+    /// Refuse (instead of warn about) a migration that creates a table without ON CLUSTER or with a
+    /// non-replicated engine.
+    pub(crate) strict: bool,
+    /// How long each ON CLUSTER statement may take on every host (the driver's default when `None`).
+    pub(crate) ddl_timeout: Option<Duration>,
 }
 
 /// The commands.
@@ -114,6 +128,7 @@ impl Settings {
             sequential: false,
             timeout: None,
             lock_wait: None,
+            clickhouse_cluster: None,
         }
     }
 }

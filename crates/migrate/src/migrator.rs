@@ -148,6 +148,15 @@ impl Migrator {
         self
     }
 
+    /// ClickHouse cluster mode: the version and companion tables are replicated and created ON CLUSTER,
+    /// and every migration's ON CLUSTER DDL is confirmed on every host before its version is recorded (see
+    /// `migrate::clickhouse::ClusterConfig`). A DSN's `cluster=` parameter turns it on too.
+    #[cfg(feature = "clickhouse")]
+    pub fn with_clickhouse_cluster(mut self, cluster: migrate_clickhouse::ClusterConfig) -> Migrator {
+        self.settings.clickhouse_cluster = Some(cluster);
+        self
+    }
+
     /// Registers a code migration (PostgreSQL only). Its version shares the number space of the source's
     /// files; a clash is reported by the first command.
     #[cfg(feature = "postgres")]

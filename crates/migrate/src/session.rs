@@ -25,6 +25,9 @@ pub(crate) struct Settings {
     /// Registered code migrations.
     #[cfg(feature = "postgres")]
     pub(crate) code: Vec<CodeMigration>,
+    /// ClickHouse cluster mode.
+    #[cfg(feature = "clickhouse")]
+    pub(crate) clickhouse_cluster: Option<migrate_clickhouse::ClusterConfig>,
 }
 
 impl Settings {
@@ -130,6 +133,7 @@ async fn open_clickhouse_url(url: &str, settings: &Settings) -> Result<Session, 
     if let Some(lock_timeout) = settings.lock_timeout {
         config.lock_wait = lock_timeout;
     }
+    config.cluster = settings.clickhouse_cluster.clone();
     let driver = migrate_clickhouse::ChDriver::connect(&spec, config).await?;
     Ok(Session::ClickHouse(driver))
 }

@@ -77,6 +77,11 @@ fn target(settings: &Settings, env: &Env) -> Result<(DriverKind, Target), CliErr
 /// Connects to the database the settings name.
 async fn connect(settings: &Settings, env: &Env) -> Result<(DriverKind, Box<dyn Driver>), CliError> {
     let (kind, target) = target(settings, env)?;
-    let options = OpenOptions { table: &settings.table, lock_wait: settings.lock_wait, connect_timeout: None };
+    let options = OpenOptions {
+        table: &settings.table,
+        lock_wait: settings.lock_wait,
+        connect_timeout: None,
+        cluster: settings.clickhouse_cluster.as_ref(),
+    };
     Ok((kind, drivers::open(&target, &options).await?))
 }

@@ -123,3 +123,55 @@ fn url_from_parts_with_every_special_character() {
     }
     assert!(run.stderr.contains("193"), "ClickHouse's wrong-password code: {}", run.stderr);
 }
+
+/// One node of the two-node test cluster (`scripts/servers.sh cluster-up`).
+fn cluster_node(variable: &str, default: &str) -> String {
+    #[allow(clippy::disallowed_methods)] // Tests read their servers from the environment.
+    std::env::var(variable).unwrap_or_else(|_| default.to_owned())
+}
+
+fn post(url: &str, sql: &str) -> String {
+    let output = std::process::Command::new("curl")
+        .args(["-sS", "--fail-with-body", "--data-binary", sql, url])
+        .output()
+        .expect("running curl");
+    let body = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "ClickHouse at {url} refused {sql}: {body}");
+    body
+}
+
+#[test]
+fn cluster_mode_up_through_one_host_status_and_down_through_the_other() {
+    let a = cluster_node("MIGRATE_TEST_CH_CLUSTER_A", "http://127.0.0.1:18123/");
+    let b = cluster_node("MIGRATE_TEST_CH_CLUSTER_B", "http://127.0.0.1:28123/");
+    let cluster = cluster_node("MIGRATE_TEST_CH_CLUSTER_NAME", "test_cluster");
+    let name = format!("mt_cli_cluster_{}", std::process::id());
+    post(&a, &format!("DROP DATABASE IF EXISTS {name} ON CLUSTER {cluster}"));
+    post(&a, &format!("CREATE DATABASE {name} ON CLUSTER {cluster}"));
+    let dir = fixture("clickhouse_cluster");
+    let dir = dir.to_str().unwrap();
+    let env = [("CH_CLUSTER", cluster.as_str()), ("CH_DATABASE", name.as_str())];
+    let on = |host: &str| format!("{host}?database={name}");
+    // The modern form through host A.
+    let run =
+        migrate(&["up", "--dir", dir, "--database-url", &on(&a), "--clickhouse-cluster", &cluster], &env).expect(0);
+    assert!(run.stderr.contains("successfully migrated database to version: 4"), "{}", run.stderr);
+    // goose's form through host B sees every migration applied.
+    let run = migrate(&["-dir", dir, "-clickhouse-cluster", &cluster, "clickhouse", &on(&b), "status"], &env).expect(0);
+    assert_eq!(run.stderr.lines().filter(|l| l.contains(" -- 0000")).count(), 4, "{}", run.stderr);
+    assert!(!run.stderr.contains("Pending"), "{}", run.stderr);
+    // Down through B, and A sees it.
+    migrate(&["-dir", dir, "-clickhouse-cluster", &cluster, "clickhouse", &on(&b), "down-to", "0"], &env).expect(0);
+    let run =
+        migrate(&["status", "--dir", dir, "--database-url", &on(&a), "--clickhouse-cluster", &cluster], &env).expect(0);
+    assert_eq!(run.stderr.lines().filter(|l| l.contains("Pending")).count(), 4, "{}", run.stderr);
+    // The flag is for ClickHouse only, and its companions need it.
+    let run = migrate(
+        &["up", "--dir", dir, "--database-url", "postgres://x@127.0.0.1/x", "--clickhouse-cluster", &cluster],
+        &[],
+    );
+    assert_ne!(run.code, 0);
+    let run = migrate(&["-dir", dir, "-clickhouse-cluster-strict", "clickhouse", &on(&a), "up"], &env);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    post(&a, &format!("DROP DATABASE IF EXISTS {name} ON CLUSTER {cluster}"));
+}
