@@ -154,35 +154,8 @@ pub(crate) fn resolve_table(flag: Option<&str>, env_table: Option<&str>) -> Stri
     flag.filter(|t| !t.is_empty()).or(env_table).unwrap_or(DEFAULT_TABLE).to_owned()
 }
 
-/// Go's `time.ParseDuration` for the units goose users write: `h`, `m`, `s`, `ms`, `us`/`µs`, `ns`.
-pub(crate) fn parse_go_duration(text: &str) -> Option<Duration> {
-    if text == "0" {
-        return Some(Duration::ZERO);
-    }
-    if text.is_empty() {
-        return None;
-    }
-    let mut rest = text;
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        let value: f64 = rest[..number_end].parse().ok()?;
-        rest = &rest[number_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let seconds = match &rest[..unit_end] {
-            "h" => 3600.0,
-            "m" => 60.0,
-            "s" => 1.0,
-            "ms" => 1e-3,
-            "us" | "µs" => 1e-6,
-            "ns" => 1e-9,
-            _ => return None,
-        };
-        total += value * seconds;
-        rest = &rest[unit_end..];
-    }
-    Duration::try_from_secs_f64(total).ok()
-}
+/// Go's `time.ParseDuration`, shared with the ClickHouse DSN parser.
+pub(crate) use migrate::url_syntax::parse_go_duration;
 
 #[cfg(test)]
 mod tests {

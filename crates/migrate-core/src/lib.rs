@@ -37,6 +37,7 @@ mod plan;
 mod progress;
 mod runner;
 mod source;
+pub mod url_syntax;
 mod version;
 
 use std::fmt;

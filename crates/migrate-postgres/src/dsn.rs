@@ -41,7 +41,8 @@ use std::time::Duration;
 use percent_encoding::utf8_percent_encode;
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 
-use crate::dsn::syntax::{COMPONENT, IPV6_LITERAL};
+use crate::dsn::syntax::COMPONENT;
+use migrate_core::url_syntax::{push_host_port, push_query, redact_if_secret, Redacted, RedactedParams};
 
 /// The port used when neither the DSN nor `PGPORT` gives one.
 pub const DEFAULT_PORT: u16 = 5432;
@@ -52,8 +53,7 @@ pub const DEFAULT_HOST: &str = "localhost";
 /// The `application_name` reported to the server when neither the DSN nor `PGAPPNAME` sets one.
 pub const DEFAULT_APPLICATION_NAME: &str = "migrate";
 
-/// What [`PgConnSpec::redacted`] shows instead of the password.
-pub const REDACTED_PASSWORD: &str = "xxxxx";
+pub use migrate_core::url_syntax::REDACTED_PASSWORD;
 
 /// A parsed and fully defaulted PostgreSQL connection specification.
 ///
@@ -838,50 +838,17 @@ fn is_setting_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
 }
 
-fn push_host_port(url: &mut String, host: &str, port: Option<u16>) {
-    if host.contains(':') {
-        url.push('[');
-        url.extend(utf8_percent_encode(host, IPV6_LITERAL));
-        url.push(']');
-    } else {
-        url.extend(utf8_percent_encode(host, COMPONENT));
-    }
-    if let Some(port) = port {
-        url.push(':');
-        url.push_str(&port.to_string());
-    }
-}
-
-fn push_query<'a>(url: &mut String, params: impl Iterator<Item = (&'a str, &'a str)>) {
-    for (idx, (key, value)) in params.enumerate() {
-        url.push(if idx == 0 { '?' } else { '&' });
-        url.extend(utf8_percent_encode(key, COMPONENT));
-        url.push('=');
-        url.extend(utf8_percent_encode(value, COMPONENT));
-    }
-}
-
-/// Keys whose values are shown as [`REDACTED_PASSWORD`], such as `sslpassword`.
-fn redact_if_secret<'a>(key: &str, value: &'a str) -> &'a str {
-    if key.contains("password") {
-        REDACTED_PASSWORD
-    } else {
-        value
-    }
-}
-
-struct Redacted;
-
-impl fmt::Debug for Redacted {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-struct RedactedParams<'a>(&'a [(String, String)]);
-
-impl fmt::Debug for RedactedParams<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.0.iter().map(|(key, value)| (key, redact_if_secret(key, value)))).finish()
+/// The shared URL syntax's errors, as this crate's (same messages, and `DsnError` stays one type).
+impl From<migrate_core::url_syntax::UrlSyntaxError> for DsnError {
+    fn from(error: migrate_core::url_syntax::UrlSyntaxError) -> DsnError {
+        use migrate_core::url_syntax::UrlSyntaxError;
+        match error {
+            UrlSyntaxError::PercentEncoding { part } => DsnError::PercentEncoding { part },
+            UrlSyntaxError::MisplacedAt => DsnError::MisplacedAt,
+            UrlSyntaxError::InvalidHost { reason } => DsnError::InvalidUrlHost { reason },
+            UrlSyntaxError::InvalidPort => DsnError::InvalidUrlPort,
+            UrlSyntaxError::QueryWithoutEquals { index } => DsnError::QueryWithoutEquals { index },
+            _ => DsnError::InvalidUrlHost { reason: "the URL does not parse" },
+        }
     }
 }

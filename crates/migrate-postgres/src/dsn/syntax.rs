@@ -1,143 +1,32 @@
-//! The lexical layer of DSN parsing: a hand-written `postgres://` URL splitter, the libpq
-//! `key=value` tokenizer, and strict percent-decoding.
-//!
-//! The `url` crate is not used because it rejects forms that libpq accepts (`user@/db?host=/sock`,
-//! `h1:5432,h2:5433`, an unencoded `#` in a password) and decodes `+` in queries as a space.
+//! The lexical layer of PostgreSQL DSN parsing: the libpq `key=value` tokenizer and the backend
+//! `options` escapes here, the URL splitting shared with the ClickHouse driver in
+//! `migrate_core::url_syntax` (read with libpq's rules: `+` in a query is a plus sign).
 //! Nothing here echoes input text in an error, because any fragment may be part of a password.
 
-use percent_encoding::{percent_decode_str, AsciiSet, NON_ALPHANUMERIC};
+use migrate_core::url_syntax::{self, QueryRules, UrlParts};
 
 use crate::dsn::DsnError;
 
-/// The characters percent-encoded in every URL part we write: all but ASCII alphanumerics and
-/// `-`, `.`, `_`, `~`.
-pub(crate) const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+pub(crate) use migrate_core::url_syntax::{UrlHost, COMPONENT};
 
-/// [`COMPONENT`] without `:`, for IPv6 literals written inside brackets.
-pub(crate) const IPV6_LITERAL: &AsciiSet = &COMPONENT.remove(b':');
-
-/// The parts of a URL after `scheme://`, still percent-encoded.
-#[derive(Debug)]
-pub(crate) struct UrlParts<'a> {
-    /// Everything before the last `@` of the authority, if there is an `@`.
-    pub(crate) userinfo: Option<&'a str>,
-    /// The comma-separated host list, possibly empty.
-    pub(crate) hosts: &'a str,
-    /// The path without its leading `/`, if there is a path.
-    pub(crate) path: Option<&'a str>,
-    /// Everything after the first `?` that follows the authority.
-    pub(crate) query: Option<&'a str>,
-}
-
-/// Splits what follows `scheme://` into userinfo, host list, path and query.
-///
-/// The authority ends at the first `/` or `?`, and the userinfo at the last `@` inside it, so an
-/// unencoded `@`, `:` or `#` in a password is tolerated. An unencoded `/` or `?` in a password
-/// moves the real `@` after the authority; that is detected and reported without echoing input.
+/// Splits what follows `postgres://` (see [`url_syntax::split_url`]).
 pub(crate) fn split_url(rest: &str) -> Result<UrlParts<'_>, DsnError> {
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    // A path and query keys never contain '@' in practice; query values (after '=') may.
-    let before_first_value = tail.split('=').next().unwrap_or_default();
-    if before_first_value.contains('@') {
-        return Err(DsnError::MisplacedAt);
-    }
-    let (userinfo, hosts) = match authority.rsplit_once('@') {
-        Some((userinfo, hosts)) => (Some(userinfo), hosts),
-        None => (None, authority),
-    };
-    let (path, query) = match tail.split_once('?') {
-        Some((path, query)) => (path, Some(query)),
-        None => (tail, None),
-    };
-    Ok(UrlParts { userinfo, hosts, path: path.strip_prefix('/'), query })
-}
-
-/// One entry of a URL host list: the decoded host (brackets removed) and the port digits.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct UrlHost<'a> {
-    pub(crate) host: String,
-    pub(crate) port: Option<&'a str>,
+    Ok(url_syntax::split_url(rest)?)
 }
 
 /// Splits a URL host list such as `h1:5432,[::1]:5433,%2Ftmp` into its entries.
-///
-/// An empty list gives one empty entry. Ports are checked to be ASCII digits here, so that a
-/// later range error may safely show the value.
 pub(crate) fn split_hosts(list: &str) -> Result<Vec<UrlHost<'_>>, DsnError> {
-    list.split(',').map(split_host).collect()
+    Ok(url_syntax::split_hosts(list, 5432)?)
 }
 
-fn split_host(entry: &str) -> Result<UrlHost<'_>, DsnError> {
-    let (host, port) = if let Some(bracketed) = entry.strip_prefix('[') {
-        let Some((literal, after)) = bracketed.split_once(']') else {
-            return Err(DsnError::InvalidUrlHost { reason: "an IPv6 address has no closing ']'" });
-        };
-        let port = match after {
-            "" => None,
-            _ => match after.strip_prefix(':') {
-                Some(port) => Some(port),
-                None => {
-                    return Err(DsnError::InvalidUrlHost {
-                        reason: "only ':port' may follow an IPv6 address in brackets",
-                    })
-                }
-            },
-        };
-        if !literal.contains(':') {
-            return Err(DsnError::InvalidUrlHost { reason: "brackets may only hold an IPv6 address" });
-        }
-        (literal, port)
-    } else {
-        match entry.split_once(':') {
-            Some((_, port)) if port.contains(':') => {
-                return Err(DsnError::InvalidUrlHost {
-                    reason: "an IPv6 address must be written in brackets, as in [::1]:5432",
-                })
-            }
-            Some((host, port)) => (host, Some(port)),
-            None => (entry, None),
-        }
-    };
-    let port = port.filter(|port| !port.is_empty());
-    if port.is_some_and(|port| !port.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(DsnError::InvalidUrlPort);
-    }
-    Ok(UrlHost { host: decode(host, "host")?, port })
-}
-
-/// Splits a URL query into decoded `(key, value)` pairs.
-///
-/// `+` stays a plus sign (libpq semantics, not HTML-form semantics). Empty segments (`a=1&&b=2`)
-/// are skipped; a segment without `=` is an error.
+/// Splits a URL query with libpq's rules: `+` stays a plus sign, a segment without `=` is an error.
 pub(crate) fn split_query(query: &str) -> Result<Vec<(String, String)>, DsnError> {
-    let mut pairs = Vec::new();
-    for (idx, segment) in query.split('&').enumerate() {
-        if segment.is_empty() {
-            continue;
-        }
-        let Some((key, value)) = segment.split_once('=') else {
-            return Err(DsnError::QueryWithoutEquals { index: idx + 1 });
-        };
-        pairs.push((decode(key, "query")?, decode(value, "query")?));
-    }
-    Ok(pairs)
+    Ok(url_syntax::split_query(query, QueryRules::LibPq)?)
 }
 
-/// Percent-decodes `text`, requiring every `%` to start a `%XX` escape and the result to be UTF-8.
-///
-/// `part` names the URL part for the error message.
+/// Percent-decodes one URL part strictly.
 pub(crate) fn decode(text: &str, part: &'static str) -> Result<String, DsnError> {
-    let escapes_ok = text.split('%').skip(1).all(|after_percent| {
-        after_percent.as_bytes().get(..2).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
-    });
-    if !escapes_ok {
-        return Err(DsnError::PercentEncoding { part });
-    }
-    match percent_decode_str(text).decode_utf8() {
-        Ok(decoded) => Ok(decoded.into_owned()),
-        Err(_) => Err(DsnError::PercentEncoding { part }),
-    }
+    Ok(url_syntax::decode(text, part)?)
 }
 
 /// Tokenizes a libpq keyword/value connection string (`host=h port=5432 password='a b\' c'`).
