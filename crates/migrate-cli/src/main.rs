@@ -123,7 +123,11 @@ fn execute(settings: &Settings, env: &Env, out: &Output) -> Result<ExitCode, Cli
         .enable_all()
         .build()
         .map_err(|error| CliError::failed(format!("starting the async runtime failed: {error}")))?;
-    runtime.block_on(commands::execute(settings, env, out))
+    let result = runtime.block_on(commands::execute(settings, env, out));
+    // Everything the command does is awaited by then: do not wait for idle blocking threads to wind down
+    // (a runner with nothing to do would spend a noticeable part of its life here).
+    runtime.shutdown_background();
+    result
 }
 
 /// Prints an error the way its kind calls for and returns goose's exit code for it.

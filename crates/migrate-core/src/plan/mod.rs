@@ -423,7 +423,7 @@ pub enum StatusState {
 impl fmt::Display for StatusState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StatusState::Applied(Some(at)) => write!(f, "{}", at.format("%a %b %e %H:%M:%S %Y")),
+            StatusState::Applied(Some(at)) => write_ansic(f, at),
             StatusState::Applied(None) => f.write_str("applied"),
             StatusState::Pending => f.write_str("Pending"),
             StatusState::NoVersioning => f.write_str("no versioning"),
@@ -435,6 +435,19 @@ impl fmt::Display for StatusState {
             }
         }
     }
+}
+
+/// Go's `time.ANSIC` layout (`Mon Jan _2 15:04:05 2006`), as goose prints applied times. Written by hand:
+/// `status` prints one per migration, and parsing a strftime pattern each time showed up in its run time.
+fn write_ansic(f: &mut fmt::Formatter<'_>, at: &AppliedAt) -> fmt::Result {
+    use chrono::{Datelike, Timelike};
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let day = DAYS[at.weekday().num_days_from_monday() as usize % 7];
+    let month = MONTHS[at.month0() as usize % 12];
+    let text =
+        format!("{day} {month} {:>2} {:02}:{:02}:{:02} {}", at.day(), at.hour(), at.minute(), at.second(), at.year());
+    f.pad(&text)
 }
 
 /// The state of every migration, and (unlike goose) of every version in the database that has no file.

@@ -2,7 +2,7 @@
 //! command [flags]`, expected steps or error.
 
 use crate::driver::AppliedRow;
-use crate::plan::{current_version, plan, status, Command, PlanRequest};
+use crate::plan::{current_version, plan, status, Command, PlanRequest, StatusState};
 use crate::source::Migration;
 use crate::{Direction, Version};
 
@@ -198,4 +198,16 @@ fn status_shows_database_only_versions() {
     assert_eq!(summary, ["1:true:applied", "2:true:Pending", "3:false:applied", "4:true:Pending"]);
     let unversioned = status(&migrations, None, &[]);
     assert!(unversioned.iter().all(|e| e.state.to_string() == "no versioning"));
+}
+
+#[test]
+fn applied_times_print_in_go_s_ansic_layout() {
+    let at = |text: &str| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").unwrap();
+    let state = |text: &str| StatusState::Applied(Some(at(text))).to_string();
+    assert_eq!(state("2013-01-06 11:25:03"), "Sun Jan  6 11:25:03 2013");
+    assert_eq!(state("2026-11-21 09:05:59"), "Sat Nov 21 09:05:59 2026");
+    assert_eq!(
+        format!("{:<26}|", StatusState::Applied(Some(at("2013-01-06 11:25:03")))),
+        "Sun Jan  6 11:25:03 2013  |"
+    );
 }
