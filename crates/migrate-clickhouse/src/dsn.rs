@@ -54,7 +54,9 @@ use std::time::Duration;
 use percent_encoding::utf8_percent_encode;
 
 use crate::dsn::syntax::COMPONENT;
-use migrate_core::url_syntax::{push_host_port, push_query, redact_if_secret, Redacted, RedactedParams};
+use migrate_core::url_syntax::{
+    push_host_port, push_query, redact_if_secret, Redacted, RedactedParams, UrlSyntaxError,
+};
 
 /// The user when the DSN names none.
 pub const DEFAULT_USER: &str = "default";
@@ -132,6 +134,9 @@ pub enum ChScheme {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DsnError {
+    /// The URL does not split: a bad host, port, percent-encoding, query, or a misplaced `@`.
+    #[error(transparent)]
+    Url(#[from] migrate_core::url_syntax::UrlSyntaxError),
     /// The DSN is not a URL.
     #[error("unrecognised DSN: expected a URL such as http://host:8123/db or clickhouse://host:9000/db")]
     UnrecognisedFormat,
@@ -141,25 +146,6 @@ pub enum DsnError {
         /// The scheme, without `://`.
         scheme: String,
     },
-    /// A `%` that does not start a `%XX` escape, or escapes that do not decode to UTF-8.
-    #[error("invalid percent-encoding in the {part} of the URL: every '%' must start a %XX escape of UTF-8 text")]
-    PercentEncoding {
-        /// Which part of the URL: user name, password, host, database name or query.
-        part: &'static str,
-    },
-    /// The `@` that ends the user name and password comes after the host, which happens when a
-    /// password contains an unencoded `/` or `?`.
-    #[error("the URL has an '@' after its host: percent-encode '@', '/' and '?' in the user name, password and database name")]
-    MisplacedAt,
-    /// A malformed host in the URL.
-    #[error("invalid host in the URL: {reason}")]
-    InvalidUrlHost {
-        /// What is wrong.
-        reason: &'static str,
-    },
-    /// A port in the URL's host list that is not a number from 1 to 65535.
-    #[error("invalid port in the URL's host list: expected a number from 1 to 65535")]
-    InvalidUrlPort,
     /// A native-protocol port whose HTTP port cannot be inferred.
     #[error("cannot tell the HTTP port for native port {port}: add http_port=NNNN (9000 maps to 8123, 9440 to 8443)")]
     UnknownNativePort {
@@ -566,34 +552,17 @@ fn is_setting_name(name: &str) -> bool {
 fn check_host(host: &str) -> Result<(), DsnError> {
     if host.contains(':') {
         if host.parse::<Ipv6Addr>().is_err() {
-            return Err(DsnError::InvalidUrlHost {
+            return Err(DsnError::Url(UrlSyntaxError::InvalidHost {
                 reason: "not a valid IPv6 address (zone indices are not supported)",
-            });
+            }));
         }
         return Ok(());
     }
     let is_name = host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'));
     if !is_name {
-        return Err(DsnError::InvalidUrlHost {
+        return Err(DsnError::Url(UrlSyntaxError::InvalidHost {
             reason: "a host name may only hold ASCII letters, digits, '-', '.' and '_'",
-        });
+        }));
     }
     Ok(())
-}
-
-/// The shared URL syntax's errors, as this crate's (same messages, and `DsnError` stays one type).
-impl From<migrate_core::url_syntax::UrlSyntaxError> for DsnError {
-    fn from(error: migrate_core::url_syntax::UrlSyntaxError) -> DsnError {
-        use migrate_core::url_syntax::UrlSyntaxError;
-        match error {
-            UrlSyntaxError::PercentEncoding { part } => DsnError::PercentEncoding { part },
-            UrlSyntaxError::MisplacedAt => DsnError::MisplacedAt,
-            UrlSyntaxError::InvalidHost { reason } => DsnError::InvalidUrlHost { reason },
-            UrlSyntaxError::InvalidPort => DsnError::InvalidUrlPort,
-            UrlSyntaxError::QueryWithoutEquals { .. } => {
-                DsnError::InvalidUrlHost { reason: "a query parameter has no '='" }
-            }
-            _ => DsnError::InvalidUrlHost { reason: "the URL does not parse" },
-        }
-    }
 }

@@ -21,13 +21,13 @@ pub const IPV6_LITERAL: &AsciiSet = &COMPONENT.remove(b':');
 #[non_exhaustive]
 pub enum UrlSyntaxError {
     /// A `%` that does not start a `%XX` escape, or an escape that is not UTF-8.
-    #[error("invalid percent-encoding in the {part}")]
+    #[error("invalid percent-encoding in the {part} of the URL: every '%' must start a %XX escape of UTF-8 text")]
     PercentEncoding {
         /// The URL part.
         part: &'static str,
     },
     /// An `@` after the host: an unencoded `/` or `?` in the password moved it.
-    #[error("'@' after the host: percent-encode '/' and '?' in the user name and password")]
+    #[error("the URL has an '@' after its host: percent-encode '@', '/' and '?' in the user name, password and database name")]
     MisplacedAt,
     /// A host-list entry that is not `host`, `host:port` or `[ipv6]:port`.
     #[error("invalid host in the URL: {reason}")]
@@ -36,10 +36,10 @@ pub enum UrlSyntaxError {
         reason: &'static str,
     },
     /// A port that is not made of digits.
-    #[error("invalid port in the URL")]
+    #[error("invalid port in the URL's host list: expected a number from 1 to 65535")]
     InvalidPort,
     /// A query segment without `=`, where the rules require one.
-    #[error("query parameter {index} has no '='")]
+    #[error("query parameter {index} of the URL has no '='")]
     QueryWithoutEquals {
         /// Its 1-based position.
         index: usize,

@@ -149,6 +149,9 @@ pub enum ValueOrigin {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DsnError {
+    /// The URL does not split: a bad host, port, percent-encoding, query, or a misplaced `@`.
+    #[error(transparent)]
+    Url(#[from] migrate_core::url_syntax::UrlSyntaxError),
     /// The DSN is neither a URL nor `key=value` pairs.
     #[error("unrecognised DSN: expected a postgres:// or postgresql:// URL, or libpq key=value pairs")]
     UnrecognisedFormat,
@@ -157,31 +160,6 @@ pub enum DsnError {
     UnsupportedScheme {
         /// The scheme, without `://`.
         scheme: String,
-    },
-    /// A `%` that does not start a `%XX` escape, or escapes that do not decode to UTF-8.
-    #[error("invalid percent-encoding in the {part} of the URL: every '%' must start a %XX escape of UTF-8 text")]
-    PercentEncoding {
-        /// Which part of the URL: user name, password, host, database name or query.
-        part: &'static str,
-    },
-    /// The `@` that ends the user name and password comes after the host, which happens when a
-    /// password contains an unencoded `/` or `?`.
-    #[error("the URL has an '@' after its host: percent-encode '@', '/' and '?' in the user name, password and database name")]
-    MisplacedAt,
-    /// A malformed host in the URL.
-    #[error("invalid host in the URL: {reason}")]
-    InvalidUrlHost {
-        /// What is wrong.
-        reason: &'static str,
-    },
-    /// A port in the URL's host list that is not a number.
-    #[error("invalid port in the URL's host list: expected a number from 1 to 65535")]
-    InvalidUrlPort,
-    /// A URL query segment without `=`.
-    #[error("query parameter {index} of the URL has no '='")]
-    QueryWithoutEquals {
-        /// The 1-based position of the segment.
-        index: usize,
     },
     /// A syntax error in a `key=value` DSN.
     #[error("syntax error at byte {offset} of the key=value DSN: {reason}")]
@@ -836,19 +814,4 @@ fn is_setting_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-}
-
-/// The shared URL syntax's errors, as this crate's (same messages, and `DsnError` stays one type).
-impl From<migrate_core::url_syntax::UrlSyntaxError> for DsnError {
-    fn from(error: migrate_core::url_syntax::UrlSyntaxError) -> DsnError {
-        use migrate_core::url_syntax::UrlSyntaxError;
-        match error {
-            UrlSyntaxError::PercentEncoding { part } => DsnError::PercentEncoding { part },
-            UrlSyntaxError::MisplacedAt => DsnError::MisplacedAt,
-            UrlSyntaxError::InvalidHost { reason } => DsnError::InvalidUrlHost { reason },
-            UrlSyntaxError::InvalidPort => DsnError::InvalidUrlPort,
-            UrlSyntaxError::QueryWithoutEquals { index } => DsnError::QueryWithoutEquals { index },
-            _ => DsnError::InvalidUrlHost { reason: "the URL does not parse" },
-        }
-    }
 }

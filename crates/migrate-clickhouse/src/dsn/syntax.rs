@@ -30,7 +30,7 @@ pub(crate) fn split_hosts(list: &str) -> Result<Vec<UrlHost>, DsnError> {
                 None => None,
                 Some(digits) => match digits.parse::<u16>() {
                     Ok(port) if port != 0 => Some(port),
-                    _ => return Err(DsnError::InvalidUrlPort),
+                    _ => return Err(DsnError::Url(url_syntax::UrlSyntaxError::InvalidPort)),
                 },
             };
             Ok(UrlHost { host: entry.host, port })
