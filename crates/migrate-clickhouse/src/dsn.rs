@@ -55,7 +55,7 @@ use percent_encoding::utf8_percent_encode;
 
 use crate::dsn::syntax::COMPONENT;
 use migrate_core::url_syntax::{
-    push_host_port, push_query, redact_if_secret, Redacted, RedactedParams, UrlSyntaxError,
+    push_host_port, push_query, push_userinfo, redact_if_secret, Redacted, RedactedParams, UrlSyntaxError,
 };
 
 /// The user when the DSN names none.
@@ -355,14 +355,7 @@ pub fn ch_url_from_parts(
     params: &[(&str, &str)],
 ) -> String {
     let mut url = format!("{}://", scheme.as_str());
-    if !user.is_empty() || password.is_some() {
-        url.extend(utf8_percent_encode(user, COMPONENT));
-        if let Some(password) = password {
-            url.push(':');
-            url.extend(utf8_percent_encode(password, COMPONENT));
-        }
-        url.push('@');
-    }
+    push_userinfo(&mut url, user, password);
     push_host_port(&mut url, host, port);
     url.push('/');
     url.extend(utf8_percent_encode(database, COMPONENT));

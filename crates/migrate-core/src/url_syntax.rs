@@ -184,6 +184,20 @@ pub fn decode(text: &str, part: &'static str) -> Result<String, UrlSyntaxError> 
     }
 }
 
+/// Appends `user[:password]@` to a URL being built, each part percent-encoded so any password survives
+/// (`% / : @ # ?`, spaces, `+`, non-ASCII); nothing when there is neither a user nor a password.
+pub fn push_userinfo(url: &mut String, user: &str, password: Option<&str>) {
+    if user.is_empty() && password.is_none() {
+        return;
+    }
+    url.extend(utf8_percent_encode(user, COMPONENT));
+    if let Some(password) = password {
+        url.push(':');
+        url.extend(utf8_percent_encode(password, COMPONENT));
+    }
+    url.push('@');
+}
+
 /// Appends `host[:port]` to a URL being built: an IPv6 host in brackets (a zone's `%` encoded), any
 /// other host percent-encoded.
 pub fn push_host_port(url: &mut String, host: &str, port: Option<u16>) {

@@ -42,7 +42,7 @@ use percent_encoding::utf8_percent_encode;
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 
 use crate::dsn::syntax::COMPONENT;
-use migrate_core::url_syntax::{push_host_port, push_query, redact_if_secret, Redacted, RedactedParams};
+use migrate_core::url_syntax::{push_host_port, push_query, push_userinfo, redact_if_secret, Redacted, RedactedParams};
 
 /// The port used when neither the DSN nor `PGPORT` gives one.
 pub const DEFAULT_PORT: u16 = 5432;
@@ -418,14 +418,7 @@ pub fn pg_url_from_parts(
     params: &[(&str, &str)],
 ) -> String {
     let mut url = String::from("postgres://");
-    if !user.is_empty() || password.is_some() {
-        url.extend(utf8_percent_encode(user, COMPONENT));
-        if let Some(password) = password {
-            url.push(':');
-            url.extend(utf8_percent_encode(password, COMPONENT));
-        }
-        url.push('@');
-    }
+    push_userinfo(&mut url, user, password);
     push_host_port(&mut url, host, port);
     url.push('/');
     url.extend(utf8_percent_encode(dbname, COMPONENT));
