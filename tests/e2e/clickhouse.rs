@@ -345,21 +345,9 @@ async fn the_lock_excludes_under_contention() {
     let db = ChDb::new("exclusion").await;
     // Eight drivers take the lock five times each; an in-process counter sees any overlap.
     let inside = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..8 {
-        let spec = db.spec.clone();
-        let inside = inside.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut driver = ChDriver::connect(&spec, ChConfig::default()).await.unwrap();
-            for _ in 0..5 {
-                driver.acquire().await.unwrap();
-                assert_eq!(inside.fetch_add(1, std::sync::atomic::Ordering::SeqCst), 0, "two holders at once");
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                inside.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-                driver.release().await.unwrap();
-            }
-        }));
-    }
+    let tasks: Vec<_> = (0..8)
+        .map(|_| tokio::spawn(harness::hold_in_turns(db.spec.clone(), ChConfig::default(), 5, inside.clone())))
+        .collect();
     for task in tasks {
         task.await.unwrap();
     }
@@ -604,5 +592,25 @@ pub(crate) mod harness {
                 state => format!("{} {state}", entry.version),
             })
             .collect()
+    }
+
+    /// Takes and releases the lock `holds` times on its own connection; `inside` counts the holders
+    /// across all the tasks sharing it, so any overlap fails the test.
+    pub(crate) async fn hold_in_turns(
+        spec: ChConnSpec,
+        config: ChConfig,
+        holds: usize,
+        inside: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    ) {
+        use migrate_core::Lock;
+        use std::sync::atomic::Ordering;
+        let mut driver = ChDriver::connect(&spec, config).await.unwrap();
+        for _ in 0..holds {
+            driver.acquire().await.unwrap();
+            assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0, "two holders at once");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            inside.fetch_sub(1, Ordering::SeqCst);
+            driver.release().await.unwrap();
+        }
     }
 }

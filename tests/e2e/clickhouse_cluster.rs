@@ -14,7 +14,7 @@ use migrate_core::{
     migrate, status, Command, Migration, Outcome, PlanRequest, RunError, RunErrorKind, RunEvent, RunOptions,
     StatusState,
 };
-use migrate_core::{Lock, ProgressStore, VersionStore};
+use migrate_core::{ProgressStore, VersionStore};
 
 use crate::support::{fixtures, load, steps, TempDir};
 
@@ -253,17 +253,8 @@ async fn the_lock_excludes_across_hosts() {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for node in [Node::A, Node::B, Node::A, Node::B] {
-        let (spec, config, inside) = (db.spec(node), db.config(), inside.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut driver = ChDriver::connect(&spec, config).await.unwrap();
-            for _ in 0..4 {
-                driver.acquire().await.unwrap();
-                assert_eq!(inside.fetch_add(1, std::sync::atomic::Ordering::SeqCst), 0, "two holders at once");
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                inside.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-                driver.release().await.unwrap();
-            }
-        }));
+        let holds = crate::clickhouse::harness::hold_in_turns(db.spec(node), db.config(), 4, inside.clone());
+        tasks.push(tokio::spawn(holds));
     }
     for task in tasks {
         task.await.unwrap();

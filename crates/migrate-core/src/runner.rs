@@ -23,8 +23,6 @@ pub struct RunOptions {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum RunEvent<'a> {
-    /// The lock is being requested.
-    Locking,
     /// A migration starts.
     MigrationStarted {
         /// The step.
@@ -460,7 +458,6 @@ pub async fn migrate(
         if !options.lock {
             return locked_section(driver, migrations, request, lookup, on_event).await;
         }
-        on_event(RunEvent::Locking);
         driver
             .acquire()
             .await
