@@ -89,18 +89,14 @@ impl ClusterSql {
         )
     }
 
-    /// The DDL queue's child counter: the next task is `query-<counter>` or later, so reading it before a
-    /// statement tells its task from older ones without listing the queue.
+    /// The sequence number the next task in the DDL queue will get at least: one past the newest task's.
+    /// (Not the queue node's `cversion`: the DDL workers delete old tasks, and each deletion moves
+    /// `cversion` on without moving the sequence, so after the first clean-up it runs ahead of it.)
     pub(crate) fn queue_mark(&self) -> String {
-        let (parent, name) = match self.queue.rsplit_once('/') {
-            Some(("", name)) => ("/", name),
-            Some((parent, name)) => (parent, name),
-            None => ("/", self.queue.as_str()),
-        };
         format!(
-            "SELECT cversion FROM system.zookeeper WHERE path = {} AND name = {} FORMAT TabSeparated",
-            quote_string(parent),
-            quote_string(name)
+            "SELECT if(count() = 0, 0, max(toUInt64OrZero(substring(name, 7))) + 1) FROM system.zookeeper \
+             WHERE path = {} AND name LIKE 'query-%' FORMAT TabSeparated",
+            quote_string(&self.queue)
         )
     }
 
@@ -150,10 +146,10 @@ mod tests {
             sql.engine("ReplacingMergeTree", "seq"),
             "ReplicatedReplacingMergeTree('/clickhouse/tables/migrate/c1/{database}/{table}', '{shard}-{replica}', seq)"
         );
-        assert!(sql.queue_mark().contains("path = '/' AND name = 'ddl'"), "{}", sql.queue_mark());
+        assert!(sql.queue_mark().contains("path = '/ddl' AND name LIKE 'query-%'"), "{}", sql.queue_mark());
         assert!(sql.tasks_from(7).contains("name >= 'query-0000000007'"));
         let sql = ClusterSql::new(&ClusterConfig::new("c1").unwrap());
-        assert!(sql.queue_mark().contains("path = '/clickhouse/task_queue' AND name = 'ddl'"));
+        assert!(sql.queue_mark().contains("path = '/clickhouse/task_queue/ddl' AND name LIKE 'query-%'"));
         assert!(sql.task_children("query-1", "finished").contains("'/clickhouse/task_queue/ddl/query-1/finished'"));
         assert!(ClusterSql::replica_nodes("/p", "a'b").contains("'/p/replicas/a\\'b'"));
     }
