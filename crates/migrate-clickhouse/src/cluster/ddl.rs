@@ -12,7 +12,7 @@
 //!   no `system.distributed_ddl_queue`): the task lists its `hosts`, each host that finished has a
 //!   `finished/<host>` node holding its status, and a host working on it now has an `active/<host>` node.
 //!   The task is the one the timeout message names, or else the first task created after the statement
-//!   was sent (told from older ones by its sequence number, above the newest task read just before sending) that failed on
+//!   was sent (its sequence number is above the newest task's, read just before sending) that failed on
 //!   the host the error names.
 //!
 //! A statement that did not finish everywhere fails with a [`DdlReport`]: the runner does not count it as
