@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use chrono::Datelike;
 use migrate_core::{status, Command, Direction, RunErrorKind, StatusState, Version};
 use migrate_postgres::{PgConfig, TableName};
 
@@ -542,4 +543,45 @@ async fn a_large_migration_spans_several_batches() {
     run(&mut driver, &load(&dir.0), Command::Up).await.unwrap();
     assert_eq!(db.column("SELECT count(*)::text FROM big").await, ["6000"]);
     db.drop_db().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applied_times_read_back_exactly_as_the_server_stored_them() {
+    for (label, column) in [("timestamp", "timestamp"), ("timestamptz", "timestamptz")] {
+        let db = TestDb::new(&format!("tstamp_{label}")).await;
+        // Fractions of every length, whole seconds, a year past 9999 and a BC date.
+        db.exec(&format!(
+            "CREATE TABLE goose_db_version (id serial PRIMARY KEY, version_id bigint NOT NULL, \
+             is_applied boolean NOT NULL, tstamp {column} NOT NULL DEFAULT now()); \
+             INSERT INTO goose_db_version (version_id, is_applied, tstamp) VALUES \
+             (0, true, '2024-02-29 23:59:59'), (1, true, '2024-03-01 00:00:00.5'), \
+             (2, true, '2024-03-01 00:00:00.000001'), (3, false, '1999-12-31 12:34:56.123456'), \
+             (4, true, '12024-01-02 03:04:05.25'), (6, true, '0044-03-15 12:00:00 BC'); \
+             INSERT INTO goose_db_version (version_id, is_applied) VALUES (5, true)"
+        ))
+        .await;
+        let mut driver = db.driver(PgConfig::default()).await;
+        let rows = migrate_core::VersionStore::list_applied(&mut driver).await.unwrap().unwrap();
+        let read: Vec<String> = rows
+            .iter()
+            .map(|row| {
+                let at = row.applied_at.unwrap();
+                let at = match at.year() {
+                    year if year <= 0 => format!("{:04}{} BC", 1 - year, at.format("-%m-%d %H:%M:%S%.6f")),
+                    year => format!("{year:04}{} AD", at.format("-%m-%d %H:%M:%S%.6f")),
+                };
+                format!("{}:{}:{at}", row.version, row.is_applied)
+            })
+            .collect();
+        let stored = db
+            .column(
+                "SELECT version_id || ':' || is_applied || ':' || \
+                 to_char(tstamp::timestamp, 'YYYY-MM-DD HH24:MI:SS.US BC') FROM goose_db_version ORDER BY id DESC",
+            )
+            .await;
+        assert_eq!(read, stored, "{label}");
+        assert_eq!(read[1], "6:true:0044-03-15 12:00:00.000000 BC", "{label}");
+        assert_eq!(read[2], "4:true:12024-01-02 03:04:05.250000 AD", "{label}");
+        db.drop_db().await;
+    }
 }

@@ -14,6 +14,7 @@ use sqlx::{AssertSqlSafe, Connection};
 use crate::batch::{Batch, ErrorSite};
 use crate::error::{position, sqlstate, PgError, ServerError};
 use crate::table::{TableName, VersionTableSql};
+use crate::version_row::applied_row;
 
 /// `pid, application_name, client address, backend start` of the lock holder.
 type HolderRow = (i32, Option<String>, Option<String>, Option<String>);
@@ -269,12 +270,6 @@ impl Executor for PgDriver {
             next = after;
         }
     }
-}
-
-/// One version-table row (text format, from the simple query protocol), each column typed.
-fn applied_row(row: &sqlx::postgres::PgRow) -> Result<AppliedRow, sqlx::Error> {
-    use sqlx::Row;
-    Ok(AppliedRow::new(row.try_get("version_id")?, row.try_get("is_applied")?, row.try_get("tstamp")?))
 }
 
 impl PgDriver {

@@ -14,6 +14,7 @@ mod driver;
 pub mod dsn;
 mod error;
 mod table;
+mod version_row;
 
 pub use crate::driver::{PgConfig, PgDriver, GOOSE_LOCK_KEY};
 pub use crate::dsn::{pg_url_from_parts, DsnError, PgConnSpec, PgHost, SslMode};
