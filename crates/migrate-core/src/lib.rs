@@ -50,7 +50,7 @@ pub use crate::parser::{
     ParsedMigration, Statement,
 };
 pub use crate::plan::{
-    current_version, plan, status, AppliedAt, Command, Plan, PlanError, PlanRequest, PlanStep, StatusEntry,
+    current_version, plan, replan, status, AppliedAt, Command, Plan, PlanError, PlanRequest, PlanStep, StatusEntry,
     StatusState, StepBody,
 };
 pub use crate::progress::{statements_checksum, Progress, ProgressStore};

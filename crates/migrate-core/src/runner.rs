@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 use crate::driver::{AppliedRow, BoxError, CodeFailure, Driver, StatementFailure};
-use crate::plan::{plan, Command, Plan, PlanError, PlanRequest, PlanStep, StepBody};
+use crate::plan::{plan, replan, Command, Plan, PlanError, PlanRequest, PlanStep, StepBody};
 use crate::progress::{Progress, StatementsHasher};
 use crate::source::Migration;
 use crate::{Direction, Version};
@@ -442,27 +442,29 @@ pub async fn migrate(
 ) -> Result<Outcome, RunError> {
     let span = tracing::info_span!("migrate", command = ?request.command);
     async move {
+        let mut first = None;
         if !request.no_versioning {
             let rows = read_rows(driver).await?;
-            let first = plan(migrations, &rows, request, lookup).map_err(|e| RunError::new(e.into()))?;
+            let planned = plan(migrations, &rows, request, lookup).map_err(|e| RunError::new(e.into()))?;
             let up_like = matches!(request.command, Command::Up | Command::UpTo(_));
-            if first.is_empty() && up_like {
-                let version = first.current_version();
+            if planned.is_empty() && up_like {
+                let version = planned.current_version();
                 return Ok(Outcome {
                     report: RunReport::default(),
                     version_before: version,
                     version_after: Some(version),
                 });
             }
+            first = Some(planned);
         }
         if !options.lock {
-            return locked_section(driver, migrations, request, lookup, on_event).await;
+            return locked_section(driver, migrations, request, lookup, first, on_event).await;
         }
         driver
             .acquire()
             .await
             .map_err(|source| RunError::new(RunErrorKind::Database { action: "taking the migration lock", source }))?;
-        let result = locked_section(driver, migrations, request, lookup, on_event).await;
+        let result = locked_section(driver, migrations, request, lookup, first, on_event).await;
         let released = driver.release().await;
         match (result, released) {
             (Ok(outcome), Ok(())) => Ok(outcome),
@@ -490,11 +492,13 @@ async fn read_rows(driver: &mut dyn Driver) -> Result<Vec<AppliedRow>, RunError>
     }
 }
 
-async fn locked_section(
+/// Plans again from the rows as they are under the lock (reusing what `first` parsed) and runs the plan.
+async fn locked_section<'m>(
     driver: &mut dyn Driver,
-    migrations: &[Migration],
+    migrations: &'m [Migration],
     request: &PlanRequest,
     lookup: &(dyn Fn(&str) -> Option<String> + Sync),
+    first: Option<Plan<'m>>,
     on_event: &mut (dyn FnMut(RunEvent<'_>) + Send),
 ) -> Result<Outcome, RunError> {
     let rows = if request.no_versioning {
@@ -506,7 +510,11 @@ async fn locked_section(
             .map_err(|source| RunError::new(RunErrorKind::Database { action: "creating the version table", source }))?;
         read_rows(driver).await?
     };
-    let plan = plan(migrations, &rows, request, lookup).map_err(|e| RunError::new(e.into()))?;
+    let plan = match first {
+        Some(first) => replan(first, migrations, &rows, request, lookup),
+        None => plan(migrations, &rows, request, lookup),
+    }
+    .map_err(|e| RunError::new(e.into()))?;
     let report = run(driver, &plan, on_event).await?;
     let version_after = (!request.no_versioning).then(|| version_after(&rows, &report));
     Ok(Outcome { report, version_before: plan.current_version(), version_after })

@@ -74,6 +74,14 @@ impl<'a> ParsedMigration<'a> {
     pub fn warnings(&self) -> &[ParseWarning] {
         &self.warnings
     }
+
+    /// The statements of one direction and the warnings, taken out of the parse without copying.
+    pub fn into_direction(self, direction: Direction) -> (Vec<Statement<'a>>, Vec<ParseWarning>) {
+        match direction {
+            Direction::Up => (self.up, self.warnings),
+            Direction::Down => (self.down, self.warnings),
+        }
+    }
 }
 
 /// Something that parses but probably does not do what its author meant.
@@ -393,8 +401,9 @@ pub fn parse_direction<'a>(
 /// goose's end-of-statement rule: split the line into words, stop at the first word that starts with `--`,
 /// and the statement ends when the last word before it ends with `;`.
 fn ends_with_semicolon(line: &str) -> bool {
-    // Most lines hold no `--`; checking that first avoids setting up a substring searcher per line.
-    if memchr::memmem::find(line.as_bytes(), b"--").is_none() {
+    // Most lines hold no `--`; a byte scan says so without the word splitting below (`memmem::find` would
+    // build a substring searcher for every line, which cost more than the scan).
+    if !has_double_dash(line.as_bytes()) {
         return line.trim_end().ends_with(';');
     }
     let mut search_from = 0;
@@ -412,6 +421,11 @@ fn ends_with_semicolon(line: &str) -> bool {
         }
     };
     before_comment.trim_end().ends_with(';')
+}
+
+/// Whether `--` occurs anywhere in the bytes.
+fn has_double_dash(bytes: &[u8]) -> bool {
+    memchr::memchr_iter(b'-', bytes).any(|at| bytes.get(at + 1) == Some(&b'-'))
 }
 
 struct Line<'a> {

@@ -103,6 +103,12 @@ fn semicolon_rules() {
     assert!(ends("a--b;"));
     assert!(ends("x;\u{a0}"));
     assert!(!ends(""));
+    // Lone dashes are no comment; a `--` at the very end is.
+    assert!(ends("SELECT 1 - -1;"));
+    assert!(ends("SELECT 'a-b';"));
+    assert!(ends("SELECT 1; --"));
+    assert!(!ends("SELECT 1 --"));
+    assert!(!ends("-"));
 }
 
 #[test]

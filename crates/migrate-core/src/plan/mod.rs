@@ -2,7 +2,7 @@
 //! the ordered steps to run, with goose's semantics for every command. `--dry-run`, `status`, the CLI and
 //! the library all read the same [`Plan`]; the runner executes it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 use crate::driver::AppliedRow;
@@ -251,14 +251,46 @@ pub fn plan<'m>(
     request: &PlanRequest,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Plan<'m>, PlanError> {
+    plan_with(migrations, rows, request, lookup, HashMap::new())
+}
+
+/// Plans a command as [`plan`] does, for the same migrations and request, taking every step `previous`
+/// already built for the same migration and direction instead of parsing its file again.
+///
+/// A runner plans before it takes the lock (to learn whether there is anything to do) and again under it
+/// (another runner may have moved the database on); the second plan is usually the first one, and
+/// parsing a large migration twice would cost as much as reading it.
+pub fn replan<'m>(
+    previous: Plan<'m>,
+    migrations: &'m [Migration],
+    rows: &[AppliedRow],
+    request: &PlanRequest,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Plan<'m>, PlanError> {
+    let built = previous.steps.into_iter().map(|step| ((step.version().get(), step.direction), step)).collect();
+    plan_with(migrations, rows, request, lookup, built)
+}
+
+fn plan_with<'m>(
+    migrations: &'m [Migration],
+    rows: &[AppliedRow],
+    request: &PlanRequest,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    mut built: HashMap<(i64, Direction), PlanStep<'m>>,
+) -> Result<Plan<'m>, PlanError> {
     let selected = if request.no_versioning {
         select_unversioned(migrations, request.command)?
     } else {
         select(migrations, &DbState::new(rows), request)?
     };
+    let record = !request.no_versioning;
     let mut steps = Vec::with_capacity(selected.len());
     for (migration, direction) in selected {
-        steps.push(build_step(migration, direction, !request.no_versioning, lookup)?);
+        let step = match built.remove(&(migration.version().get(), direction)) {
+            Some(step) if std::ptr::eq(step.migration, migration) && step.record == record => step,
+            _ => build_step(migration, direction, record, lookup)?,
+        };
+        steps.push(step);
     }
     let current_version = if request.no_versioning { 0 } else { current_version(rows).unwrap_or(0) };
     Ok(Plan { command: request.command, steps, current_version })
@@ -274,9 +306,9 @@ fn build_step<'m>(
         MigrationKind::Sql { text } => {
             let text = text.get().map_err(PlanError::Source)?;
             let parsed = parse(migration.path(), text, lookup)?;
-            let statements = parsed.statements(direction).to_vec();
-            let body = StepBody::Sql { statements, transaction: !parsed.no_transaction() };
-            (body, parsed.warnings().to_vec())
+            let transaction = !parsed.no_transaction();
+            let (statements, warnings) = parsed.into_direction(direction);
+            (StepBody::Sql { statements, transaction }, warnings)
         }
         MigrationKind::Code(info) => {
             let runs = match direction {

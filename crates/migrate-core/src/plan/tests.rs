@@ -2,7 +2,7 @@
 //! command [flags]`, expected steps or error.
 
 use crate::driver::AppliedRow;
-use crate::plan::{current_version, plan, status, Command, PlanRequest, StatusState};
+use crate::plan::{current_version, plan, replan, status, Command, Plan, PlanRequest, StatusState};
 use crate::source::Migration;
 use crate::{Direction, Version};
 
@@ -210,4 +210,54 @@ fn applied_times_print_in_go_s_ansic_layout() {
         format!("{:<26}|", StatusState::Applied(Some(at("2013-01-06 11:25:03")))),
         "Sun Jan  6 11:25:03 2013  |"
     );
+}
+
+/// Migrations whose statements read an ENVSUB variable, so each parse of one shows as a lookup.
+fn envsub_migrations(versions: &[i64]) -> Vec<Migration> {
+    versions
+        .iter()
+        .map(|&v| {
+            let text =
+                format!("-- +goose ENVSUB ON\n-- +goose Up\nSELECT ${{X}}, {v};\n-- +goose Down\nSELECT -{v};\n");
+            Migration::sql(Version::new(v).unwrap(), format!("{v:0>5}_m.sql"), text)
+        })
+        .collect()
+}
+
+fn step_names(plan: &Plan<'_>) -> Vec<String> {
+    plan.steps().iter().map(|step| format!("{} {}", step.direction, step.version())).collect()
+}
+
+#[test]
+fn replanning_reuses_the_steps_already_parsed_and_builds_the_rest() {
+    let migrations = envsub_migrations(&[1, 2, 3, 4]);
+    let lookups = std::cell::Cell::new(0);
+    let lookup = |_: &str| {
+        lookups.set(lookups.get() + 1);
+        Some("x".to_owned())
+    };
+    let first = plan(&migrations, &rows("0 1"), &request("up"), &lookup).unwrap();
+    assert_eq!(step_names(&first), ["up 2", "up 3", "up 4"]);
+    let per_parse = lookups.get() / 3;
+    assert!(per_parse > 0 && lookups.get() == 3 * per_parse);
+    let parses = || lookups.get() / per_parse;
+
+    // Another runner applied 2 meanwhile: 3 and 4 are the steps planned before, nothing is parsed again.
+    let second = replan(first, &migrations, &rows("0 1 2"), &request("up"), &lookup).unwrap();
+    assert_eq!(parses(), 3);
+    let fresh = plan(&migrations, &rows("0 1 2"), &request("up"), &|_| Some("x".to_owned())).unwrap();
+    assert_eq!(format!("{:?}", second.steps()), format!("{:?}", fresh.steps()));
+    assert_eq!(second.current_version(), 2);
+
+    // Another runner rolled back to 0 meanwhile: 1 and 2 are parsed anew, 3 and 4 reused.
+    let third = replan(second, &migrations, &rows("0"), &request("up"), &lookup).unwrap();
+    assert_eq!(step_names(&third), ["up 1", "up 2", "up 3", "up 4"]);
+    assert_eq!(parses(), 5);
+    assert_eq!(third.steps()[0].statements()[0].text(), "SELECT x, 1;");
+
+    // The other direction of a migration is its own step, parsed for that direction.
+    let down = replan(third, &migrations, &rows("0 1 2 3 4"), &request("down"), &lookup).unwrap();
+    assert_eq!(step_names(&down), ["down 4"]);
+    assert_eq!(down.steps()[0].statements()[0].text(), "SELECT -4;");
+    assert_eq!(parses(), 6);
 }
