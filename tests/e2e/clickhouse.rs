@@ -214,6 +214,17 @@ async fn continues_a_database_goose_migrated() {
         let before = db.column("SHOW CREATE TABLE goose_db_version").await;
         let migrations = load(&fixtures().join("clickhouse"));
         let mut driver = db.driver(ChConfig::default()).await;
+        // goose's rows read back with the times the server stored (its own time zone's wall clock).
+        let rows = migrate_core::VersionStore::list_applied(&mut driver).await.unwrap().unwrap();
+        let old_rows: Vec<String> = rows
+            .iter()
+            .filter(|row| row.version == 3)
+            .map(|row| format!("{}:{}", row.is_applied, row.applied_at.unwrap()))
+            .collect();
+        assert_eq!(old_rows, ["false:2020-01-02 00:00:00", "true:2020-01-01 00:00:00"], "{label}");
+        let stored = db.column("SELECT toString(max(tstamp)) FROM goose_db_version").await;
+        let newest = rows.iter().filter_map(|row| row.applied_at).max().unwrap();
+        assert_eq!([newest.to_string()], stored.as_slice(), "{label}");
         let outcome = run(&mut driver, &migrations, Command::Up).await.unwrap();
         assert_eq!(steps(&outcome), ["up 3", "up 4", "up 5", "up 6"], "{label}");
         assert_eq!(db.versions().await, ["0:1", "1:1", "2:1", "3:1", "3:0", "3:1", "4:1", "5:1", "6:1"], "{label}");

@@ -323,7 +323,7 @@ fn parse_row(row: &[String]) -> Result<AppliedRow, ChError> {
         _ => return Err(unexpected()),
     };
     // DateTime as the server prints it, in its time zone: goose shows that wall-clock time too.
-    let applied_at = chrono::NaiveDateTime::parse_from_str(tstamp, "%Y-%m-%d %H:%M:%S").ok();
+    let applied_at = migrate_core::parse_applied_at(tstamp);
     Ok(AppliedRow::new(version, is_applied, applied_at))
 }
 

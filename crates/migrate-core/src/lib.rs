@@ -31,6 +31,7 @@
 
 #![deny(missing_docs)]
 
+mod applied_at;
 mod driver;
 mod parser;
 mod plan;
@@ -42,6 +43,7 @@ mod version;
 
 use std::fmt;
 
+pub use crate::applied_at::parse_applied_at;
 pub use crate::driver::{
     AppliedRow, BoxError, Capabilities, CodeFailure, Driver, Executor, Lock, StatementFailure, VersionStore,
 };
