@@ -91,10 +91,9 @@ impl ChDriver {
     /// Connects to the server a parsed DSN names: reads its version and settings once.
     pub async fn connect(spec: &ChConnSpec, config: ChConfig) -> Result<ChDriver, ChError> {
         let client = ChClient::new(spec)?;
-        let version = client.query(Sql::server_version()).await?;
-        let server_version = version.first().and_then(|row| row.first()).cloned().unwrap_or_default();
-        let known: Vec<String> = client.query(Sql::known_settings()).await?.into_iter().flatten().collect();
-        let knows = |name: &str| known.iter().any(|k| k == name);
+        let facts = client.query(Sql::server_facts()).await?;
+        let server_version = facts_of(&facts, "version").next().cloned().unwrap_or_default();
+        let knows = |name: &str| facts_of(&facts, "setting").any(|known| known == name);
         // Our own reads must see our own writes at once, whatever the DSN sets for the migrations.
         let mut overrides: Vec<(&'static str, &'static str)> =
             [("async_insert", "0"), ("use_query_cache", "0")].into_iter().filter(|(name, _)| knows(name)).collect();
@@ -112,7 +111,8 @@ impl ChDriver {
                     let target = client.target().to_owned();
                     return Err(ClusterError::UnknownCluster { target, cluster: cluster.name().to_owned() }.into());
                 }
-                let output_mode = !client.query(ClusterSql::known_settings()).await?.is_empty();
+                // Current releases' `distributed_ddl_output_mode` changes what an ON CLUSTER statement answers.
+                let output_mode = knows("distributed_ddl_output_mode");
                 // A replicated table drops an insert identical to a recent one: goose's version row for
                 // an up, a down and an up again within a second would be lost.
                 overrides.push(("insert_deduplicate", "0"));
@@ -311,6 +311,11 @@ fn cluster_config(config: &ChConfig, spec: &ChConnSpec) -> Result<Option<Cluster
 /// The 1-based character position of ClickHouse's 1-based byte position.
 fn char_position(text: &str, byte_position: usize) -> usize {
     text.char_indices().take_while(|(index, _)| *index < byte_position.saturating_sub(1)).count() + 1
+}
+
+/// The values of the `kind` rows of the server-facts answer (`kind, value` rows).
+fn facts_of<'a>(facts: &'a [Vec<String>], kind: &'a str) -> impl Iterator<Item = &'a String> + 'a {
+    facts.iter().filter(move |row| row.first().is_some_and(|k| k == kind)).filter_map(|row| row.get(1))
 }
 
 fn parse_row(row: &[String]) -> Result<AppliedRow, ChError> {

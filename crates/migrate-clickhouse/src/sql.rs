@@ -106,13 +106,12 @@ impl Sql {
 
     // ---- the server ----
 
-    pub(crate) fn server_version() -> &'static str {
-        "SELECT version() FORMAT TabSeparated"
-    }
-
-    /// Which of the settings the driver cares about this server knows.
-    pub(crate) fn known_settings() -> &'static str {
-        "SELECT name FROM system.settings WHERE name IN ('mutations_sync', 'async_insert', 'use_query_cache') FORMAT TabSeparated"
+    /// What the driver needs to know of the server, in one request (every run, even one with nothing to
+    /// do, starts with it): a `version, <server version>` row and a `setting, <name>` row for each of
+    /// the settings the driver cares about that this server knows.
+    pub(crate) fn server_facts() -> &'static str {
+        "SELECT 'version', version() UNION ALL SELECT 'setting', name FROM system.settings WHERE name IN \
+         ('mutations_sync', 'async_insert', 'use_query_cache', 'distributed_ddl_output_mode') FORMAT TabSeparated"
     }
 
     // ---- goose's version table ----
@@ -253,8 +252,7 @@ pub fn sql_catalog(table: &TableName, default_database: &str) -> Vec<(&'static s
         lease_secs: 30,
     };
     vec![
-        ("server version", Sql::server_version().to_owned()),
-        ("known settings", Sql::known_settings().to_owned()),
+        ("server facts", Sql::server_facts().to_owned()),
         ("create version table", sql.create_version_table()),
         ("count zero rows", sql.count_zero_rows()),
         ("insert version 0", sql.insert_version(0)),
@@ -294,7 +292,6 @@ pub fn cluster_sql_catalog(
     let zookeeper_path = "/clickhouse/tables/migrate/c/db/goose_db_version";
     vec![
         ("cluster hosts", cluster_sql.cluster_hosts()),
-        ("known cluster settings", ClusterSql::known_settings().to_owned()),
         ("table engine", ClusterSql::table_engine(sql.version_table())),
         ("replica state", ClusterSql::replica_state(sql.version_table())),
         ("create version table", sql.create_version_table()),

@@ -40,11 +40,6 @@ impl ClusterSql {
         format!("SELECT count() FROM system.clusters WHERE cluster = {} FORMAT TabSeparated", quote_string(&self.name))
     }
 
-    /// Settings of current releases that change what an `ON CLUSTER` statement answers.
-    pub(crate) fn known_settings() -> &'static str {
-        "SELECT name FROM system.settings WHERE name IN ('distributed_ddl_output_mode') FORMAT TabSeparated"
-    }
-
     pub(crate) fn table_engine(table: &TableRef) -> String {
         format!(
             "SELECT engine FROM system.tables WHERE database = {} AND name = {} FORMAT TabSeparated",
