@@ -75,9 +75,9 @@ def expectations():
         == ["async_insert", "distributed_ddl_output_mode", "mutations_sync", "use_query_cache"]
         and all(x[0] in ("version", "setting") for x in r),
         ("count zero rows", 1): lambda r: r == [["0"]],
-        # Newest version first; tstamp as `YYYY-MM-DD hh:mm:ss`, which the driver parses.
+        # Newest version first; tstamp as `YYYY-MM-DD hh:mm:ss`, which the driver parses; no mutation pending.
         ("list versions", 1): lambda r: [x[:2] for x in r] == [["20240102000000", "1"], ["20240101000000", "1"], ["0", "1"]]
-        and all(len(x[2]) == 19 and x[2][10] == " " for x in r),
+        and all(len(x[2]) == 19 and x[2][10] == " " and x[3] == "0" for x in r),
         ("pending mutations", 1): lambda r: r == [["0"]],
         # Both deletes are complete once the polling says so.
         ("list versions", 2): lambda r: [x[:2] for x in r] == [["0", "1"]],

@@ -270,11 +270,24 @@ async fn the_version_table_is_gooses() {
         db.column("SELECT concat(toString(version_id), ':', toString(is_applied)) FROM goose_db_version ORDER BY version_id DESC").await,
         ["4:1", "3:1", "2:1", "1:1", "0:1"]
     );
-    // goose applies 5 (its insert) and rolls back 4 (its delete, here without mutations_sync); migrate reads it.
-    db.exec("INSERT INTO goose_db_version (version_id, is_applied) VALUES (5, 1)").await;
+    // goose rolls back 4 (its delete, here without mutations_sync) while the server cannot run it yet, then
+    // applies 5 (its insert, which also wakes the server's merges); migrate's read waits for the delete.
+    db.exec("SYSTEM STOP MERGES goose_db_version").await;
     db.exec("ALTER TABLE goose_db_version DELETE WHERE version_id = 4").await;
-    let rows = driver.list_applied().await.unwrap().unwrap();
+    let pending = "SELECT count() FROM system.mutations WHERE database = currentDatabase() \
+                   AND table = 'goose_db_version' AND is_done = 0";
+    assert_eq!(db.column(pending).await, ["1"]);
+    let started = Instant::now();
+    let goose = async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        db.exec("SYSTEM START MERGES goose_db_version").await;
+        db.exec("INSERT INTO goose_db_version (version_id, is_applied) VALUES (5, 1)").await;
+    };
+    let (rows, ()) = tokio::join!(driver.list_applied(), goose);
+    let rows = rows.unwrap().unwrap();
     assert_eq!(rows.iter().map(|r| r.version).collect::<Vec<_>>(), [5, 3, 2, 1, 0], "reads wait for the mutation");
+    assert!(started.elapsed() >= Duration::from_millis(700), "the read waited for the delete");
+    assert_eq!(db.column(pending).await, ["0"]);
     db.drop_db().await;
 }
 

@@ -313,14 +313,39 @@ fn char_position(text: &str, byte_position: usize) -> usize {
     text.char_indices().take_while(|(index, _)| *index < byte_position.saturating_sub(1)).count() + 1
 }
 
+impl ChDriver {
+    /// The version table's rows and the count of its pending mutations, or `None` when it is missing.
+    async fn read_versions(&self) -> Result<Option<(Vec<AppliedRow>, u64)>, ChError> {
+        let rows = match self.bookkeeping.query(&self.sql.list_versions()).await {
+            Ok(rows) => rows,
+            Err(error) if error.code() == Some(code::UNKNOWN_TABLE) => return Ok(None),
+            Err(error) => return Err(error),
+        };
+        let pending = match rows.first() {
+            Some(row) => pending_count(row)?,
+            // No rows: nothing a pending delete could still remove.
+            None => 0,
+        };
+        Ok(Some((rows.iter().map(|row| parse_row(row)).collect::<Result<_, _>>()?, pending)))
+    }
+}
+
 /// The values of the `kind` rows of the server-facts answer (`kind, value` rows).
 fn facts_of<'a>(facts: &'a [Vec<String>], kind: &'a str) -> impl Iterator<Item = &'a String> + 'a {
     facts.iter().filter(move |row| row.first().is_some_and(|k| k == kind)).filter_map(|row| row.get(1))
 }
 
+/// The pending-mutations column of a listing row.
+fn pending_count(row: &[String]) -> Result<u64, ChError> {
+    row.get(3)
+        .and_then(|count| count.parse().ok())
+        .ok_or_else(|| ChError::Unexpected { action: "reading the version table", text: row.join("\t") })
+}
+
+/// A listing row: `version_id, is_applied, tstamp, pending mutations`.
 fn parse_row(row: &[String]) -> Result<AppliedRow, ChError> {
     let unexpected = || ChError::Unexpected { action: "reading the version table", text: row.join("\t") };
-    let [version, is_applied, tstamp] = row else { return Err(unexpected()) };
+    let [version, is_applied, tstamp, _pending] = row else { return Err(unexpected()) };
     let version = version.parse().map_err(|_| unexpected())?;
     let is_applied = match is_applied.as_str() {
         "1" => true,
@@ -362,18 +387,21 @@ impl VersionStore for ChDriver {
     }
 
     async fn list_applied(&mut self) -> Result<Option<Vec<AppliedRow>>, BoxError> {
-        match self.replicas() {
-            Some(replicas) => {
-                if !replicas.sync(self.sql.version_table()).await? {
-                    return Ok(None);
-                }
+        if let Some(replicas) = self.replicas() {
+            // The replica is brought up to date, mutations included, before the read.
+            if !replicas.sync(self.sql.version_table()).await? {
+                return Ok(None);
             }
-            None => self.wait_for_mutations().await?,
+            return Ok(self.read_versions().await?.map(|(rows, _)| rows));
         }
-        match self.bookkeeping.query(&self.sql.list_versions()).await {
-            Ok(rows) => Ok(Some(rows.iter().map(|row| parse_row(row)).collect::<Result<_, _>>()?)),
-            Err(error) if error.code() == Some(code::UNKNOWN_TABLE) => Ok(None),
-            Err(error) => Err(error.into()),
+        // A rollback's delete still running would leave its rows visible: read, and when the read says a
+        // mutation was pending, wait for it and read again.
+        loop {
+            match self.read_versions().await? {
+                Some((rows, 0)) => return Ok(Some(rows)),
+                Some(_) => self.wait_for_mutations().await?,
+                None => return Ok(None),
+            }
         }
     }
 
@@ -491,12 +519,15 @@ mod tests {
 
     #[test]
     fn version_rows() {
-        let row = |values: [&str; 3]| values.map(str::to_owned).to_vec();
-        let parsed = parse_row(&row(["20240101", "1", "2024-01-02 03:04:05"])).unwrap();
+        let row = |values: [&str; 4]| values.map(str::to_owned).to_vec();
+        let parsed = parse_row(&row(["20240101", "1", "2024-01-02 03:04:05", "0"])).unwrap();
         assert_eq!(parsed.version, 20240101);
         assert!(parsed.is_applied);
         assert_eq!(parsed.applied_at.unwrap().to_string(), "2024-01-02 03:04:05");
-        assert!(parse_row(&row(["1", "2", "x"])).is_err());
-        assert!(parse_row(&row(["1", "0", "odd"])).unwrap().applied_at.is_none());
+        assert!(parse_row(&row(["1", "2", "x", "0"])).is_err());
+        assert!(parse_row(&row(["1", "0", "odd", "0"])).unwrap().applied_at.is_none());
+        assert!(parse_row(&["1".to_owned(), "1".to_owned(), "2024-01-02 03:04:05".to_owned()]).is_err());
+        assert_eq!(pending_count(&row(["1", "1", "2024-01-02 03:04:05", "2"])).unwrap(), 2);
+        assert!(pending_count(&row(["1", "1", "2024-01-02 03:04:05", "many"])).is_err());
     }
 }

@@ -148,16 +148,23 @@ impl Sql {
 
     /// Unfinished mutations of the version table; reads wait for 0 so that they see completed deletes.
     pub(crate) fn pending_mutations(&self) -> String {
+        format!("{} FORMAT TabSeparated", self.pending_mutations_count())
+    }
+
+    fn pending_mutations_count(&self) -> String {
         format!(
-            "SELECT count() FROM system.mutations WHERE database = {} AND table = {} AND is_done = 0 FORMAT TabSeparated",
+            "SELECT count() FROM system.mutations WHERE database = {} AND table = {} AND is_done = 0",
             self.version.database_literal, self.version.table_literal
         )
     }
 
-    /// goose's list (`ORDER BY version_id DESC`), newest row of a version first, with `tstamp` for status.
+    /// goose's list (`ORDER BY version_id DESC`), newest row of a version first, with `tstamp` for status
+    /// and, on every row, the count of [`Sql::pending_mutations`]: a read that finds none pending is
+    /// complete in the same round trip (the subquery runs before the table's parts are read).
     pub(crate) fn list_versions(&self) -> String {
         format!(
-            "SELECT version_id, is_applied, tstamp FROM {} ORDER BY version_id DESC, tstamp DESC FORMAT TabSeparated",
+            "SELECT version_id, is_applied, tstamp, ({}) FROM {} ORDER BY version_id DESC, tstamp DESC FORMAT TabSeparated",
+            self.pending_mutations_count(),
             self.version.quoted
         )
     }
