@@ -218,6 +218,21 @@ impl ChDriver {
         }
     }
 
+    /// The version table's rows and the count of its pending mutations, or `None` when it is missing.
+    async fn read_versions(&self) -> Result<Option<(Vec<AppliedRow>, u64)>, ChError> {
+        let rows = match self.bookkeeping.query(&self.sql.list_versions()).await {
+            Ok(rows) => rows,
+            Err(error) if error.code() == Some(code::UNKNOWN_TABLE) => return Ok(None),
+            Err(error) => return Err(error),
+        };
+        let pending = match rows.first() {
+            Some(row) => pending_count(row)?,
+            // No rows: nothing a pending delete could still remove.
+            None => 0,
+        };
+        Ok(Some((rows.iter().map(|row| parse_row(row)).collect::<Result<_, _>>()?, pending)))
+    }
+
     /// Creates the progress table when it is missing (`ON CLUSTER` in cluster mode).
     async fn create_progress_table(&self) -> Result<(), ChError> {
         match self.replicas() {
@@ -311,23 +326,6 @@ fn cluster_config(config: &ChConfig, spec: &ChConnSpec) -> Result<Option<Cluster
 /// The 1-based character position of ClickHouse's 1-based byte position.
 fn char_position(text: &str, byte_position: usize) -> usize {
     text.char_indices().take_while(|(index, _)| *index < byte_position.saturating_sub(1)).count() + 1
-}
-
-impl ChDriver {
-    /// The version table's rows and the count of its pending mutations, or `None` when it is missing.
-    async fn read_versions(&self) -> Result<Option<(Vec<AppliedRow>, u64)>, ChError> {
-        let rows = match self.bookkeeping.query(&self.sql.list_versions()).await {
-            Ok(rows) => rows,
-            Err(error) if error.code() == Some(code::UNKNOWN_TABLE) => return Ok(None),
-            Err(error) => return Err(error),
-        };
-        let pending = match rows.first() {
-            Some(row) => pending_count(row)?,
-            // No rows: nothing a pending delete could still remove.
-            None => 0,
-        };
-        Ok(Some((rows.iter().map(|row| parse_row(row)).collect::<Result<_, _>>()?, pending)))
-    }
 }
 
 /// The values of the `kind` rows of the server-facts answer (`kind, value` rows).
