@@ -529,7 +529,8 @@ async fn a_large_migration_spans_several_batches() {
     let dir = TempDir::new("large");
     let mut text = String::from("-- +goose Up\nCREATE TABLE big (id int PRIMARY KEY, pad text);\n");
     for i in 0..6000 {
-        text.push_str(&format!("INSERT INTO big VALUES ({i}, '{}');\n", "p".repeat(300)));
+        // About 6 MB in all: two batches.
+        text.push_str(&format!("INSERT INTO big VALUES ({i}, '{}');\n", "p".repeat(1000)));
     }
     text.push_str("INSERT INTO big VALUES (5999, 'duplicate in the last batch');\n-- +goose Down\nDROP TABLE big;\n");
     dir.write("00001_big.sql", &text);
