@@ -177,6 +177,16 @@ def median(values):
     return statistics.median(values)
 
 
+def round_order(tools, run):
+    """The tools in turn, in reverse every other round: a server or disk that slows down or speeds up over
+    a run then weighs on every tool alike instead of on whichever comes last."""
+    return tools if run % 2 == 0 else tools[::-1]
+
+
+def spread(values):
+    return f"runs {min(values) * 1000:.0f}-{max(values) * 1000:.0f} ms" if max(values) < 1 else f"runs {min(values):.2f}-{max(values):.2f} s"
+
+
 def bench_w1_w2_w3(runs, rows, only):
     n = 1000
     dirs = write_layouts("w1", [w1_sql(i) for i in range(n)], [w1_down(i) for i in range(n)])
@@ -186,7 +196,7 @@ def bench_w1_w2_w3(runs, rows, only):
     w3 = {t: [] for t in tools if t not in ("floor", "refinery")}
     counts = {}
     for run in range(runs):
-        for tool in tools:
+        for tool in round_order(tools, run):
             db = f"bench_{tool}"
             fresh_pg(db)
             args, env = pg_command(tool, dirs, db)
@@ -241,15 +251,15 @@ def bench_w4(runs, rows):
     tools = ["floor", "migrate", *available_peers()]
     times = {t: [] for t in tools}
     rss = {t: [] for t in tools}
-    for _ in range(runs):
-        for tool in tools:
+    for run in range(runs):
+        for tool in round_order(tools, run):
             db = f"bench_{tool}"
             fresh_pg(db)
             args, env = pg_command(tool, dirs, db)
             elapsed, peak = timed(args, env, rss=True)
             times[tool].append(elapsed)
             rss[tool].append(peak)
-    extra = {t: f"peak RSS {median(v) / size:.2f}x file" for t, v in rss.items()}
+    extra = {t: f"peak RSS {median(v) / size:.2f}x file; {spread(times[t])}" for t, v in rss.items()}
     rows.append((f"W4 one {size / 1e6:.0f} MB migration", {t: median(v) for t, v in times.items()}, "peers", extra))
 
 
@@ -260,8 +270,8 @@ def bench_w5(runs, rows):
         f.write("".join(w5_sql(i) for i in range(n)))
     tools = ["floor", "goose-style", "migrate"]
     times = {t: [] for t in tools}
-    for _ in range(runs):
-        for tool in tools:
+    for run in range(runs):
+        for tool in round_order(tools, run):
             db = f"bench_{tool.replace('-', '_')}"
             ch(f"DROP DATABASE IF EXISTS {db}")
             ch(f"CREATE DATABASE {db}")
@@ -275,7 +285,10 @@ def bench_w5(runs, rows):
             else:
                 args = [MIGRATE, "-dir", dirs["goose"], "clickhouse", f"{CH_HTTP}?database={db}", "up"]
             times[tool].append(timed(args, stdin_path=stdin)[0])
-    rows.append(("W5 ClickHouse 200 tables", {t: median(v) for t, v in times.items()}, "floor", {}))
+    medians = {t: median(v) for t, v in times.items()}
+    extra = {t: spread(v) for t, v in times.items()}
+    extra["migrate"] += f"; {medians['migrate'] / medians['goose-style']:.2f} x goose-style"
+    rows.append(("W5 ClickHouse 200 tables", medians, "floor", extra))
 
 
 def goose_style_clickhouse(db, n):
