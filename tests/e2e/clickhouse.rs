@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use migrate_clickhouse::{ChConfig, ChConnSpec, ChDriver, TableName};
 use migrate_core::{current_version, Command, Lock, ProgressStore, RunErrorKind, VersionStore};
 
+use crate::recording_proxy::{http_request_bodies, RecordingProxy};
 use crate::support::{fixtures, load, steps, TempDir};
 
 use harness::{run, states, ChDb};
@@ -637,4 +638,25 @@ pub(crate) mod harness {
             driver.release().await.unwrap();
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_with_nothing_to_do_sends_two_requests() {
+    let db = ChDb::new("noop_requests").await;
+    let migrations = load(&fixtures().join("clickhouse"));
+    run(&mut db.driver(ChConfig::default()).await, &migrations, Command::Up).await.unwrap();
+
+    let proxy = RecordingProxy::start(&format!("{}:{}", db.spec.host, db.spec.port)).await;
+    let mut spec = db.spec.clone();
+    spec.port = proxy.port;
+    let mut driver = ChDriver::connect(&spec, ChConfig::default()).await.unwrap();
+    let outcome = run(&mut driver, &migrations, Command::Up).await.unwrap();
+    assert!(outcome.report.results.is_empty());
+
+    let requests: Vec<String> = proxy.connections().iter().flat_map(|bytes| http_request_bodies(bytes)).collect();
+    // The server's version and settings, then goose's list with the pending-mutation count; no lock.
+    assert_eq!(requests.len(), 2, "{requests:#?}");
+    assert!(requests[0].starts_with("SELECT 'version', version()"), "{requests:#?}");
+    assert!(requests[1].starts_with("SELECT version_id, is_applied, tstamp"), "{requests:#?}");
+    db.drop_db().await;
 }

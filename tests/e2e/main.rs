@@ -7,6 +7,9 @@
 /// Shared helpers: fresh databases, running commands through the core runner.
 mod support;
 
+/// A TCP proxy that records what a run sends, to count its connections and requests.
+mod recording_proxy;
+
 /// The PostgreSQL driver: every command, locking, failures, goose interoperability, the corpus.
 mod postgres;
 

@@ -7,6 +7,7 @@ use chrono::Datelike;
 use migrate_core::{status, Command, Direction, RunErrorKind, StatusState, Version};
 use migrate_postgres::{PgConfig, TableName};
 
+use crate::recording_proxy::{pg_messages, RecordingProxy};
 use crate::support::{fixtures, load, run, run_with, steps, TempDir, TestDb};
 
 fn version(v: i64) -> Version {
@@ -585,4 +586,30 @@ async fn applied_times_read_back_exactly_as_the_server_stored_them() {
         assert_eq!(read[2], "4:true:12024-01-02 03:04:05.250000 AD", "{label}");
         db.drop_db().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runner_with_nothing_to_do_sends_one_query_on_one_connection() {
+    let db = TestDb::new("noop_requests").await;
+    let migrations = load(&fixtures().join("basic"));
+    run(&mut db.driver(PgConfig::default()).await, &migrations, Command::Up).await.unwrap();
+
+    let host = db.options.get_host().to_owned();
+    let proxy = RecordingProxy::start(&format!("{host}:{}", db.options.get_port())).await;
+    let options = db.options.clone().port(proxy.port);
+    let mut driver = migrate_postgres::PgDriver::connect(&options, None, &db.name, PgConfig::default()).await.unwrap();
+    let outcome = run(&mut driver, &migrations, Command::Up).await.unwrap();
+    assert!(outcome.report.results.is_empty());
+
+    let connections = proxy.connections();
+    assert_eq!(connections.len(), 1, "one connection");
+    let requests: Vec<String> = pg_messages(&connections[0])
+        .into_iter()
+        .filter(|(kind, _)| matches!(kind, 'Q' | 'P' | 'E'))
+        .map(|(kind, body)| format!("{kind} {}", String::from_utf8_lossy(body).trim_end_matches('\0')))
+        .collect();
+    // goose's list, through the simple protocol; no lock taken, nothing else asked.
+    assert_eq!(requests.len(), 1, "{requests:#?}");
+    assert!(requests[0].starts_with("Q SELECT version_id"), "{requests:#?}");
+    db.drop_db().await;
 }
