@@ -10,12 +10,10 @@ use std::process::Command as Process;
 use std::time::{Duration, Instant};
 
 use migrate_clickhouse::{ChConfig, ChDriver, ChError, ClusterError, HostState};
-use migrate_core::{
-    migrate, status, Command, Migration, Outcome, PlanRequest, RunError, RunErrorKind, RunEvent, RunOptions,
-    StatusState,
-};
+use migrate_core::{migrate, Command, Migration, Outcome, PlanRequest, RunError, RunErrorKind, RunEvent, RunOptions};
 use migrate_core::{ProgressStore, VersionStore};
 
+use crate::clickhouse::harness::states;
 use crate::support::{fixtures, load, steps, TempDir};
 
 use harness::{Cluster, Node};
@@ -342,19 +340,6 @@ async fn run(
         _ => None,
     };
     migrate(driver, migrations, &request, &RunOptions { lock: true }, &env, &mut |_| {}).await
-}
-
-/// `status` as `<version> <state>`, with `applied` for any applied time.
-async fn states(driver: &mut ChDriver, migrations: &[Migration]) -> Vec<String> {
-    let rows = driver.list_applied().await.unwrap();
-    let progress = driver.list_progress().await.unwrap();
-    status(migrations, Some(rows.as_deref().unwrap_or_default()), &progress)
-        .iter()
-        .map(|entry| match entry.state {
-            StatusState::Applied(Some(_)) => format!("{} applied", entry.version),
-            state => format!("{} {state}", entry.version),
-        })
-        .collect()
 }
 
 /// The cluster, its nodes and a fresh database on it per test.
