@@ -11,9 +11,8 @@
 #   MIGRATE_TEST_CH_CLUSTER_A    http://127.0.0.1:18123/
 #   MIGRATE_TEST_CH_CLUSTER_B    http://127.0.0.1:28123/
 #   MIGRATE_TEST_CH_CLUSTER_NAME test_cluster
-#   MIGRATE_TEST_PG_PASSWORD_ROLE migrate_password_auth: a role that pg_hba makes give a real password (md5 or
-#                                SCRAM) on 127.0.0.1, for roles created `IN ROLE migrate_password_auth`
-#                                (create it first: CREATE ROLE migrate_password_auth NOLOGIN)
+# (The CLI tests' password roles join `migrate_password_auth`, which they create, and which servers.sh's
+# pg_hba line makes give a real password on 127.0.0.1.)
 #   MIGRATE_SERVERS_SH           this checkout's scripts/servers.sh, for tests that stop and start a cluster node
 #                                ("$MIGRATE_SERVERS_SH" cluster-stop-node b / cluster-start-node b)
 set -euo pipefail
@@ -29,7 +28,6 @@ export MIGRATE_TEST_CH_URL=${MIGRATE_TEST_CH_URL:-http://127.0.0.1:8123/}
 export MIGRATE_TEST_CH_CLUSTER_A=${MIGRATE_TEST_CH_CLUSTER_A:-http://127.0.0.1:${A_HTTP_PORT:-18123}/}
 export MIGRATE_TEST_CH_CLUSTER_B=${MIGRATE_TEST_CH_CLUSTER_B:-http://127.0.0.1:${B_HTTP_PORT:-28123}/}
 export MIGRATE_TEST_CH_CLUSTER_NAME=${MIGRATE_TEST_CH_CLUSTER_NAME:-test_cluster}
-export MIGRATE_TEST_PG_PASSWORD_ROLE=${MIGRATE_TEST_PG_PASSWORD_ROLE:-migrate_password_auth}
 export MIGRATE_SERVERS_SH=${MIGRATE_SERVERS_SH:-$ROOT/scripts/servers.sh}
 
 echo "---- cargo test --workspace --all-targets $*"

@@ -10,8 +10,8 @@
 //! live in their own crates), and [`migrate`] wraps planning and running with the lock and the re-plan
 //! after it is taken.
 //!
-//! This crate links no database client and does no network I/O; the parser and the planner do no I/O at
-//! all.
+//! This crate links no database client and does no network I/O; the parser does no I/O at all, and the
+//! planner's only I/O is reading, once, the file of a migration it selected.
 //!
 //! ```
 //! use migrate_core::{plan, resolve, AppliedRow, Command, EmbeddedSource, PlanRequest};

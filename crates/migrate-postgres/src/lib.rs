@@ -4,7 +4,8 @@
 //!
 //! [`PgDriver`] implements migrate-core's `Driver` over one dedicated connection. [`PgConfig`] holds the
 //! version [`TableName`], the advisory-lock key and the timeouts. Statements go through the simple query
-//! protocol one by one, a transactional migration and its version row share one transaction, and the
+//! protocol: a transactional migration, its version row and `COMMIT` in batches of multi-statement
+//! queries, a NO TRANSACTION migration one statement at a time. The
 //! session advisory lock (goose's key by default) is polled, never waited on in the server.
 
 #![deny(missing_docs)]

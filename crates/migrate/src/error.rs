@@ -24,7 +24,7 @@ pub enum Error {
         /// The scheme, without `://`.
         scheme: String,
     },
-    /// The URL names a database whose driver this build does not include, or that is not available yet.
+    /// The URL names a database whose driver this build does not include (its feature is off).
     #[error("{driver} URL: {reason}")]
     DriverUnavailable {
         /// `postgres` or `clickhouse`.

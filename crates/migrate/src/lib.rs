@@ -65,8 +65,8 @@
 //!
 //! - `postgres` (default): the PostgreSQL driver, code migrations, and the sqlx connection types in
 //!   [`Database`].
-//! - `clickhouse` (default): ClickHouse URLs. The library's ClickHouse driver is not available yet, so they
-//!   are checked and then refused with a clear error.
+//! - `clickhouse` (default): the ClickHouse driver, for `clickhouse://`, `tcp://`, `http://` and `https://`
+//!   URLs (and cluster mode).
 //! - `testing`: the `testing` module (implies `postgres`).
 //!
 //! A service that uses one database enables only its feature and does not compile the other driver:

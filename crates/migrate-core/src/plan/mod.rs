@@ -1,4 +1,4 @@
-//! The planner: a pure function from the available migrations, the version table's rows and a request to
+//! The planner: a function (no I/O but reading a selected file's text once) from the available migrations, the version table's rows and a request to
 //! the ordered steps to run, with goose's semantics for every command. `--dry-run`, `status`, the CLI and
 //! the library all read the same [`Plan`]; the runner executes it.
 
