@@ -1,5 +1,6 @@
-//! The planner: a function (no I/O but reading a selected file's text once) from the available migrations, the version table's rows and a request to
-//! the ordered steps to run, with goose's semantics for every command. `--dry-run`, `status`, the CLI and
+//! The planner: a function from the available migrations, the version table's rows and a request to the
+//! ordered steps to run, with goose's semantics for every command; its only I/O is reading, once, the text
+//! of a migration it selected. `--dry-run`, `status`, the CLI and
 //! the library all read the same [`Plan`]; the runner executes it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
