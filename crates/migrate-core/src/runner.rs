@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 use crate::driver::{AppliedRow, BoxError, CodeFailure, Driver, StatementFailure};
+use crate::parser::ParseWarning;
 use crate::plan::{plan, replan, Command, Plan, PlanError, PlanRequest, PlanStep, StepBody};
 use crate::progress::{Progress, StatementsHasher};
 use crate::source::Migration;
@@ -23,6 +24,11 @@ pub struct RunOptions {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum RunEvent<'a> {
+    /// A file about to run parses but deserves attention (sent once per file, before its first step).
+    Warning {
+        /// The warning, with the file and line.
+        warning: &'a ParseWarning,
+    },
     /// A migration starts.
     MigrationStarted {
         /// The step.
@@ -233,7 +239,11 @@ pub async fn run(
     } else {
         Vec::new()
     };
-    for step in plan.steps() {
+    for (index, step) in plan.steps().iter().enumerate() {
+        for warning in plan.warnings_at(index) {
+            tracing::warn!(file = step.migration.name(), "{warning}");
+            on_event(RunEvent::Warning { warning });
+        }
         let previous = progress.iter().find(|p| p.version == step.version());
         on_event(RunEvent::MigrationStarted { step });
         let started = Instant::now();

@@ -33,6 +33,7 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
     // Whether the migration that is running has a transaction, for -v's Begin/Commit/Rollback lines.
     let mut in_transaction = false;
     let mut on_event = |event: RunEvent<'_>| match event {
+        RunEvent::Warning { warning } => out.log(&out.paint(Style::Yellow, &format!("warning: {warning}"))),
         RunEvent::MigrationStarted { step } => {
             if let Some(live) = &live {
                 live.start(step.migration.name());

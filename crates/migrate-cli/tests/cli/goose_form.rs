@@ -128,3 +128,27 @@ async fn verbose_and_no_versioning() {
     assert!(run.stderr.ends_with(" goose: file version 6\n"), "{}", run.stderr);
     db.drop_db().await;
 }
+
+/// A file's parse warning reaches the log of a real run, once, even when redo runs the file twice.
+#[tokio::test]
+async fn parse_warnings_are_logged_once_per_file() {
+    let db = TestDb::new("warnings").await;
+    let url = db.url();
+    let dir = TempDir::new("warnings");
+    dir.write(
+        "00001_q.sql",
+        "-- +goose Up\nCREATE TABLE q (id int);\n-- +goose StatementBegin\n-- +goose StatementEnd\n\
+         INSERT INTO q VALUES (1);\n-- +goose Down\nDROP TABLE q;\n",
+    );
+    let path = dir.0.to_str().unwrap();
+    for command in ["up", "redo"] {
+        let run = migrate(&["-dir", path, "postgres", &url, command], &[]).expect(0);
+        let warnings: Vec<&str> = run.stderr.lines().filter(|line| line.contains("warning:")).collect();
+        assert_eq!(warnings.len(), 1, "{command}: {}", run.stderr);
+        assert!(warnings[0].contains("00001_q.sql:3: empty StatementBegin/StatementEnd block"), "{}", run.stderr);
+    }
+    // Nothing to do: nothing parsed, nothing to warn about.
+    let run = migrate(&["-dir", path, "postgres", &url, "up"], &[]).expect(0);
+    assert!(!run.stderr.contains("warning:"), "{}", run.stderr);
+    db.drop_db().await;
+}

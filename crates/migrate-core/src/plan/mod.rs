@@ -81,9 +81,19 @@ impl<'m> Plan<'m> {
         self.steps.is_empty()
     }
 
-    /// Every parse warning of the migrations the plan runs.
+    /// Every parse warning of the migrations the plan runs, once per file (redo runs a file twice).
     pub fn warnings(&self) -> impl Iterator<Item = &ParseWarning> {
-        self.steps.iter().flat_map(|step| step.warnings.iter())
+        (0..self.steps.len()).flat_map(|index| self.warnings_at(index).iter())
+    }
+
+    /// The warnings to show when step `index` starts: its file's, unless an earlier step runs that file.
+    pub fn warnings_at(&self, index: usize) -> &[ParseWarning] {
+        let Some(step) = self.steps.get(index) else { return &[] };
+        let earlier = &self.steps[..index];
+        if step.warnings.is_empty() || earlier.iter().any(|s| std::ptr::eq(s.migration, step.migration)) {
+            return &[];
+        }
+        &step.warnings
     }
 }
 

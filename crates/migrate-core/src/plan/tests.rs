@@ -261,3 +261,18 @@ fn replanning_reuses_the_steps_already_parsed_and_builds_the_rest() {
     assert_eq!(down.steps()[0].statements()[0].text(), "SELECT -4;");
     assert_eq!(parses(), 6);
 }
+
+#[test]
+fn a_file_s_warnings_show_once_even_when_it_runs_twice() {
+    let text = "-- +goose Up\nCREATE TABLE q (id int);\n-- +goose StatementBegin\n-- +goose StatementEnd\n\
+                INSERT INTO q VALUES (1);\n-- +goose Down\nDROP TABLE q;\n";
+    let migrations = vec![Migration::sql(Version::new(1).unwrap(), "00001_q.sql", text)];
+    let redo = plan(&migrations, &rows("0 1"), &request("redo"), &|_| None).unwrap();
+    assert_eq!(step_names(&redo), ["down 1", "up 1"]);
+    assert_eq!(redo.warnings_at(0).len(), 1);
+    assert!(redo.warnings_at(1).is_empty(), "the second run of the file repeats nothing");
+    assert!(redo.warnings_at(2).is_empty());
+    let all: Vec<String> = redo.warnings().map(ToString::to_string).collect();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert!(all[0].starts_with("00001_q.sql:3: empty StatementBegin/StatementEnd block"), "{all:?}");
+}
