@@ -135,8 +135,12 @@ fn report(error: &CliError, form: Form, settings: Option<&Settings>, out: &Outpu
     match error {
         CliError::BrokenPipe => {}
         CliError::Rendered(text) => out.stderr(text),
-        CliError::Usage(message) if form == Form::Goose => out.stderr(&format!("{message}\n{}", goose_form::USAGE)),
-        CliError::Usage(message) => {
+        // A usage error found while parsing the arguments gets the usage text; one found after (settings
+        // resolved, e.g. a flag that does not fit the database) is reported like any failure, JSON included.
+        CliError::Usage(message) if settings.is_none() && form == Form::Goose => {
+            out.stderr(&format!("{message}\n{}", goose_form::USAGE))
+        }
+        CliError::Usage(message) if settings.is_none() => {
             out.stderr(&format!("error: {message}\n\nFor more information, try 'migrate help'.\n"));
         }
         CliError::GooseUsage(message) => out.stderr(&format!("{message}\n{}", goose_form::USAGE)),

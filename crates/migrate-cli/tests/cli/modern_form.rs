@@ -142,3 +142,17 @@ async fn help_completions_and_usage_errors() {
     let run = migrate(&["status", "--dir", dir.path(), "--database-url", "postgres://x@127.0.0.1:1/x"], &[]).expect(1);
     assert!(run.stderr.contains("no migration files found"), "{}", run.stderr);
 }
+
+/// A flag that does not fit the database is found only once the settings are resolved: with --json it
+/// still answers with the failure document, and exits 2 as any usage error.
+#[tokio::test]
+async fn a_late_usage_error_still_answers_in_json() {
+    let dir = fixture("basic");
+    let dir = dir.to_str().unwrap();
+    let url = "postgres://postgres@127.0.0.1:1/none?sslmode=disable";
+    let run =
+        migrate(&["status", "--dir", dir, "--database-url", url, "--clickhouse-cluster", "c", "--json"], &[]).expect(2);
+    assert!(run.stdout.starts_with(r#"{"command":"status","ok":false,"error":{"message":"#), "{}", run.stdout);
+    assert!(run.stdout.contains("--clickhouse-cluster applies to ClickHouse databases only"), "{}", run.stdout);
+    assert!(run.stderr.contains("--clickhouse-cluster applies to ClickHouse databases only"), "{}", run.stderr);
+}
