@@ -99,13 +99,12 @@ pub(crate) async fn open(target: &Target, options: &OpenOptions<'_>) -> Result<B
             if let Some(lock_wait) = options.lock_wait {
                 config.lock_wait = lock_wait;
             }
-            let timeout = match (spec.connect_timeout, options.connect_timeout) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            let driver = PgDriver::connect(&spec.to_connect_options(), timeout, &spec.redacted(), config)
-                .await
-                .map_err(|error| CliError::failed(error.to_string()))?;
+            let mut spec = spec.as_ref().clone();
+            if let Some(limit) = options.connect_timeout {
+                spec.connect_timeout = Some(spec.connect_timeout.map_or(limit, |own| own.min(limit)));
+            }
+            let driver =
+                PgDriver::connect_spec(&spec, config).await.map_err(|error| CliError::failed(error.to_string()))?;
             Ok(Box::new(driver))
         }
         Target::ClickHouse(spec) => {

@@ -64,6 +64,11 @@ impl Batch {
         (Batch { sql, starts, statements_end }, end)
     }
 
+    /// Whether the version row and `COMMIT` follow the statements (the migration's last batch).
+    pub(crate) fn has_bookkeeping(&self) -> bool {
+        self.statements_end < self.sql.len()
+    }
+
     /// The statements this batch holds.
     pub(crate) fn statement_range(&self) -> Option<(usize, usize)> {
         Some((self.starts.first()?.1, self.starts.last()?.1))
@@ -119,6 +124,7 @@ mod tests {
             assert!(batch.sql.len() <= BATCH_BYTES + 1100);
             assert_eq!(batch.sql.capacity(), batch.sql.len(), "sized once, never regrown");
             assert_eq!(batch.sql.ends_with("COMMIT"), after == statements.len());
+            assert_eq!(batch.has_bookkeeping(), after == statements.len());
             next = after;
             batches += 1;
         }

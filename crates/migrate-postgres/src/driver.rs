@@ -79,8 +79,12 @@ impl PgDriver {
         Ok(PgDriver::from_connection(connection, config))
     }
 
-    /// Connects to the server a parsed DSN names, enforcing its `connect_timeout`.
+    /// Connects to the server a parsed DSN names, enforcing its `connect_timeout`. Of a host list, only the
+    /// first host is tried (said in a warning).
     pub async fn connect_spec(spec: &crate::dsn::PgConnSpec, config: PgConfig) -> Result<PgDriver, PgError> {
+        if !spec.fallback_hosts.is_empty() {
+            tracing::warn!(hosts = ?spec.fallback_hosts, "the DSN lists several hosts; only the first is used");
+        }
         PgDriver::connect(&spec.to_connect_options(), spec.connect_timeout, &spec.redacted(), config).await
     }
 
@@ -119,23 +123,6 @@ impl PgDriver {
     async fn simple(&mut self, sql: &str) -> Result<(), sqlx::Error> {
         let connection = self.connection.as_mut().ok_or(sqlx::Error::PoolClosed)?;
         sqlx::raw_sql(AssertSqlSafe(sql)).execute(connection).await.map(|_| ())
-    }
-
-    async fn record_in(&mut self, version: Version, direction: Direction) -> Result<(), sqlx::Error> {
-        let connection = self.connection.as_mut().ok_or(sqlx::Error::PoolClosed)?;
-        match direction {
-            Direction::Up => {
-                sqlx::query(AssertSqlSafe(self.sql.insert.as_str()))
-                    .bind(version.get())
-                    .bind(true)
-                    .execute(connection)
-                    .await?;
-            }
-            Direction::Down => {
-                sqlx::query(AssertSqlSafe(self.sql.delete.as_str())).bind(version.get()).execute(connection).await?;
-            }
-        }
-        Ok(())
     }
 
     /// Rolls back after a failure inside a transaction; if even that fails, closes the connection so the
@@ -226,7 +213,7 @@ impl VersionStore for PgDriver {
     }
 
     async fn record(&mut self, version: Version, direction: Direction) -> Result<(), BoxError> {
-        self.record_in(version, direction)
+        self.simple(&self.sql.record(version, direction))
             .await
             .map_err(|source| PgError::Query { action: "writing the version table", source }.into())
     }
@@ -252,9 +239,7 @@ impl Executor for PgDriver {
     ) -> Result<(), StatementFailure> {
         let prefix = format!("BEGIN;{}\n", self.transaction_settings);
         let suffix = match record {
-            // The version is an integer: writing it as a literal is safe and saves a round trip.
-            Some((version, Direction::Up)) => format!("{} VALUES ({version}, true);\nCOMMIT", self.sql.insert_prefix),
-            Some((version, Direction::Down)) => format!("{}{version};\nCOMMIT", self.sql.delete_prefix),
+            Some((version, direction)) => format!("{};\nCOMMIT", self.sql.record(version, direction)),
             None => "COMMIT".to_owned(),
         };
         let mut next = 0;
@@ -291,7 +276,8 @@ impl PgDriver {
         let Some((first, last)) = batch.statement_range() else {
             return failure(None, None, error);
         };
-        if first == last && batch.sql.len() < crate::batch::BATCH_BYTES && !batch.sql.ends_with("COMMIT") {
+        // One statement and no bookkeeping after it: nothing else in the batch can have failed.
+        if first == last && !batch.has_bookkeeping() {
             return failure(Some(first), None, error);
         }
         // No position: replay up to the failing batch one statement at a time, never committing.

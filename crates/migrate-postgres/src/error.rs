@@ -85,11 +85,7 @@ pub struct ServerError {
 
 impl ServerError {
     pub(crate) fn new(source: sqlx::Error) -> ServerError {
-        let sqlstate = match &source {
-            sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
-            _ => None,
-        };
-        ServerError { sqlstate, text: describe(&source), source }
+        ServerError { sqlstate: sqlstate(&source), text: describe(&source), source }
     }
 
     /// The SQLSTATE code, when the server sent one.
