@@ -9,8 +9,8 @@ use std::borrow::Cow;
 
 use percent_encoding::percent_decode_str;
 
-/// What a password is replaced with (the drivers use the same text).
-pub(crate) const REDACTED: &str = "xxxxx";
+/// What a password is replaced with: the drivers' text.
+pub(crate) use migrate::url_syntax::REDACTED_PASSWORD as REDACTED;
 
 /// Passwords below this length are not scrubbed from free text: replacing every "a" in a message would
 /// destroy it, and such a password is not worth protecting from a log line anyway.
@@ -37,7 +37,7 @@ impl Secrets {
         // Encoders differ on which punctuation they leave alone: cover the strictest and the URL-component
         // one (`-._~` kept) that pg_url_from_parts and ch_url_from_parts use.
         const STRICT: &percent_encoding::AsciiSet = percent_encoding::NON_ALPHANUMERIC;
-        const COMPONENT: &percent_encoding::AsciiSet = &STRICT.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+        use migrate::url_syntax::COMPONENT;
         let forms = [
             secret.to_owned(),
             percent_encoding::utf8_percent_encode(secret, STRICT).to_string(),

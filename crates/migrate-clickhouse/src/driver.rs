@@ -175,11 +175,12 @@ impl ChDriver {
         })
     }
 
-    /// Deletes a version's rows and waits until the mutation is done.
+    /// Deletes a version's rows and waits until the mutation is done: the server waits for it with
+    /// `mutations_sync = 2` (every replica), older servers are polled.
     async fn delete_version(&mut self, version: i64) -> Result<(), ChError> {
         if self.sync_delete {
             match self.bookkeeping.execute(&self.sql.delete_version_sync(version)).await {
-                Ok(_) => return self.wait_for_mutations().await,
+                Ok(_) => return Ok(()),
                 Err(error) if matches!(error.code(), Some(code::SYNTAX_ERROR | code::UNKNOWN_SETTING)) => {
                     tracing::debug!(error = %error, "the server rejects SETTINGS mutations_sync; polling instead");
                     self.sync_delete = false;
@@ -443,7 +444,6 @@ impl Executor for ChDriver {
 impl Lock for ChDriver {
     async fn acquire(&mut self) -> Result<(), BoxError> {
         self.sequence.reset();
-        let table = self.sql.lock_table().quoted.clone();
         let quorum = match self.replicas() {
             Some(replicas) => {
                 replicas.ensure(self.sql.lock_table(), &self.sql.create_lock_table()).await?;
@@ -455,7 +455,7 @@ impl Lock for ChDriver {
             }
         };
         self.lock.set_quorum(quorum);
-        self.lock.acquire(&self.bookkeeping, &self.sql, &table).await?;
+        self.lock.acquire(&self.bookkeeping, &self.sql).await?;
         Ok(())
     }
 

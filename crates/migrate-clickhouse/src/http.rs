@@ -11,12 +11,10 @@ use std::time::Duration;
 
 use percent_encoding::utf8_percent_encode;
 
+use migrate_core::url_syntax::COMPONENT;
+
 use crate::dsn::{ChConnSpec, ChScheme};
 use crate::error::{ChError, ServerError};
-
-/// The characters percent-encoded in URL parameters: all but ASCII alphanumerics and `-._~`.
-const PARAM: &percent_encoding::AsciiSet =
-    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// A client for one server. Cloning shares the connection pool.
 ///
@@ -133,9 +131,9 @@ impl ChClient {
         let mut push = |key: &str, value: &str| {
             url.push(separator);
             separator = '&';
-            url.extend(utf8_percent_encode(key, PARAM));
+            url.extend(utf8_percent_encode(key, COMPONENT));
             url.push('=');
-            url.extend(utf8_percent_encode(value, PARAM));
+            url.extend(utf8_percent_encode(value, COMPONENT));
         };
         for (key, value) in &self.params {
             // The client's own parameters win over a DSN setting of the same name.

@@ -176,7 +176,7 @@ impl LeaseLock {
 
     /// Waits for the lock, up to the configured wait.
     /// The lock table must exist.
-    pub(crate) async fn acquire(&mut self, bk: &Bookkeeping, sql: &Sql, table: &str) -> Result<(), ChError> {
+    pub(crate) async fn acquire(&mut self, bk: &Bookkeeping, sql: &Sql) -> Result<(), ChError> {
         if self.held.is_some() {
             return Ok(());
         }
@@ -211,7 +211,7 @@ impl LeaseLock {
             let holder = describe_holder(&claims, &token);
             let waited = started.elapsed();
             if waited >= self.wait {
-                return Err(ChError::LockTimeout { table: table.to_owned(), waited, holder });
+                return Err(ChError::LockTimeout { table: sql.lock_table().quoted.clone(), waited, holder });
             }
             if last_report.is_none_or(|at| at.elapsed() >= REPORT_EVERY) {
                 let holder = holder.unwrap_or_else(|| "another runner".to_owned());
@@ -447,14 +447,15 @@ fn describe_holder(claims: &[Claim], token: &str) -> Option<String> {
 }
 
 /// A random number from the standard library's per-process random hash keys.
-pub(crate) fn random_u64() -> u64 {
+fn random_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u128(unix_nanos().into());
     hasher.finish()
 }
 
-fn jitter(base: Duration) -> Duration {
+/// `base` plus up to as much again, at random, so runners that collide do not retry in step.
+pub(crate) fn jitter(base: Duration) -> Duration {
     base + base.mul_f64((random_u64() % 1000) as f64 / 1000.0)
 }
 

@@ -41,7 +41,7 @@ impl Quorum {
                 Ok(_) => return Ok(()),
                 Err(error) if retryable(&error) && started.elapsed() + pause < within => {
                     tracing::trace!(error = %error, "quorum insert: retrying");
-                    tokio::time::sleep(pause + pause.mul_f64((crate::lock::random_u64() % 1000) as f64 / 1000.0)).await;
+                    tokio::time::sleep(crate::lock::jitter(pause)).await;
                     pause = (pause * 2).min(MAX_PAUSE);
                 }
                 Err(error) => return Err(error),
