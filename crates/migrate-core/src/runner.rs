@@ -231,7 +231,8 @@ pub async fn run(
 ) -> Result<RunReport, RunError> {
     let mut report = RunReport::default();
     let transactions = driver.capabilities().transactions;
-    let progress = if driver.keeps_progress() {
+    // Progress belongs to recorded steps only (no-versioning runs keep none): no read without one.
+    let progress = if driver.keeps_progress() && plan.steps().iter().any(|step| step.record) {
         driver
             .list_progress()
             .await
@@ -352,14 +353,10 @@ async fn run_step(
         return driver.execute_in_transaction(statements, record).await.map_err(failure);
     }
     let keeps_progress = driver.keeps_progress() && step.record;
-    let start = match previous {
+    let (start, mut hasher) = match previous {
         Some(previous) if keeps_progress => check_resume(step, statements, previous)?,
-        _ => 0,
+        _ => (0, StatementsHasher::default()),
     };
-    let mut hasher = StatementsHasher::default();
-    for statement in &statements[..start] {
-        hasher.add(statement);
-    }
     if start > 0 {
         tracing::info!(file, resume_at = start + 1, total = statements.len(), "resuming an unfinished migration");
     }
@@ -413,12 +410,13 @@ async fn run_step(
     Ok(())
 }
 
-/// Where an unfinished migration resumes: after its completed statements, if they are unchanged.
+/// Where an unfinished migration resumes: after its completed statements, if they are unchanged; with the
+/// checksum hasher already over them.
 fn check_resume(
     step: &PlanStep<'_>,
     statements: &[crate::Statement<'_>],
     previous: &Progress,
-) -> Result<usize, RunErrorKind> {
+) -> Result<(usize, StatementsHasher), RunErrorKind> {
     let mismatch = |problem: &'static str| RunErrorKind::ResumeMismatch {
         file: step.migration.path().to_owned(),
         direction: previous.direction,
@@ -433,10 +431,15 @@ fn check_resume(
     let Some(completed) = statements.get(..previous.done) else {
         return Err(mismatch("the file now has fewer statements than that"));
     };
-    if crate::progress::statements_checksum(completed) != previous.checksum {
+    // The hasher goes on over the statements still to run, for the progress saved after each.
+    let mut hasher = StatementsHasher::default();
+    for statement in completed {
+        hasher.add(statement);
+    }
+    if hasher.hex() != previous.checksum {
         return Err(mismatch("those statements have changed since"));
     }
-    Ok(previous.done)
+    Ok((previous.done, hasher))
 }
 
 /// Plans and runs a command the safe way: plan without the lock (so a runner with nothing to do never

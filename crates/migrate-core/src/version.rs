@@ -65,18 +65,10 @@ pub fn version_from_file_name(file_name: &str) -> Result<Version, VersionNameErr
     let Some((number, _)) = file_name.split_once('_') else {
         return Err(VersionNameError::NoSeparator);
     };
-    let value = parse_go_int64(number).ok_or_else(|| VersionNameError::NotANumber { text: number.to_owned() })?;
+    // Rust's integer parser takes exactly what Go's strconv.ParseInt(s, 10, 64) does: one optional sign,
+    // then ASCII digits, no overflow.
+    let value = number.parse::<i64>().map_err(|_| VersionNameError::NotANumber { text: number.to_owned() })?;
     Version::new(value).ok_or(VersionNameError::TooSmall { value })
-}
-
-/// Go's `strconv.ParseInt(s, 10, 64)`: an optional sign, then ASCII digits only, no overflow.
-fn parse_go_int64(text: &str) -> Option<i64> {
-    let digits = text.strip_prefix('+').unwrap_or(text);
-    // Rust's parser accepts a leading '+' itself; reject a second one ("++1") as Go does.
-    if digits.starts_with('+') || digits.is_empty() {
-        return None;
-    }
-    text.parse::<i64>().ok()
 }
 
 #[cfg(test)]

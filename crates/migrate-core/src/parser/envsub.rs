@@ -139,13 +139,14 @@ impl<'l> Parser<'l> {
 
     fn substring(&mut self, name: &'l str) -> Result<Item<'l>, String> {
         let offset = self.scan_until(|r| r == ':' || r == '}');
-        let offset = parse_go_int(offset.trim()).ok_or_else(|| format!("unable to parse offset {offset:?}"))?;
+        // Rust's parser accepts what Go's strconv.Atoi does: one optional sign, then ASCII digits.
+        let offset = offset.trim().parse::<i64>().map_err(|_| format!("unable to parse offset {offset:?}"))?;
         if self.peek() == Some('}') {
             return Ok(Item::Substring(name, offset, None));
         }
         self.next();
         let length = self.scan_until(|r| r == '}');
-        let length = parse_go_int(length.trim()).ok_or_else(|| format!("unable to parse length {length:?}"))?;
+        let length = length.trim().parse::<i64>().map_err(|_| format!("unable to parse length {length:?}"))?;
         Ok(Item::Substring(name, offset, Some(length)))
     }
 }
@@ -155,15 +156,6 @@ fn describe(c: Option<char>) -> String {
         Some(c) => format!("{c:?}"),
         None => "end of line".to_owned(),
     }
-}
-
-/// Go's `strconv.Atoi`: optional sign, ASCII digits.
-fn parse_go_int(text: &str) -> Option<i64> {
-    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok()
 }
 
 fn evaluate(items: &[Item<'_>], lookup: &dyn Fn(&str) -> Option<String>, out: &mut String) -> Result<(), String> {

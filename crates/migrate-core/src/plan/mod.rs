@@ -470,12 +470,7 @@ impl fmt::Display for StatusState {
             StatusState::Applied(None) => f.write_str("applied"),
             StatusState::Pending => f.write_str("Pending"),
             StatusState::NoVersioning => f.write_str("no versioning"),
-            StatusState::Partial { direction: Direction::Up, done, total } => {
-                write!(f, "Partial {done}/{total} up")
-            }
-            StatusState::Partial { direction: Direction::Down, done, total } => {
-                write!(f, "Partial {done}/{total} down")
-            }
+            StatusState::Partial { direction, done, total } => write!(f, "Partial {done}/{total} {direction}"),
         }
     }
 }
