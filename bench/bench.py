@@ -24,7 +24,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = os.path.join(ROOT, "bench", "work")
 TOOLS = os.path.join(WORK, "tools")
 PG = "postgres://postgres@127.0.0.1:5432/{db}?sslmode=disable"
-PG_LOG = "/var/log/postgresql/postgresql-15-main.log"
 CH_HTTP = "http://127.0.0.1:8123/"
 MIGRATE = os.path.join(ROOT, "target", "release", "migrate")
 # W2 and W3 take milliseconds: each round times them this many times in a row, and the median is over all.
@@ -99,8 +98,9 @@ def w5_sql(i):
     return f"CREATE TABLE t_{i} (id UInt64, name String, at DateTime) ENGINE = MergeTree() ORDER BY id;\n"
 
 
-def write_layouts(name, ups, downs):
-    """Writes one workload in every tool's layout; returns {tool: dir}."""
+def write_layouts(name, ups, downs, floor_file=lambda up: f"BEGIN;\n{up}COMMIT;\n"):
+    """Writes one workload in every tool's layout (the floor's as one file, each migration as floor_file
+    writes it: by default in a transaction of its own); returns {tool: dir}."""
     base = os.path.join(WORK, name)
     shutil.rmtree(base, ignore_errors=True)
     dirs = {tool: os.path.join(base, tool) for tool in ("goose", "dbmate", "sqlx", "refinery", "floor")}
@@ -116,7 +116,7 @@ def write_layouts(name, ups, downs):
             f.write(up)
         with open(os.path.join(dirs["refinery"], f"V{n}__m{n}.sql"), "w") as f:
             f.write(up)
-        floor.append(f"BEGIN;\n{up}COMMIT;\n")
+        floor.append(floor_file(up))
     with open(os.path.join(dirs["floor"], "all.sql"), "w") as f:
         f.write("".join(floor))
     return dirs
@@ -157,12 +157,18 @@ def pg_command(tool, dirs, db, action="up"):
 
 # ---- counting connections and queries from the server log -----------------------------------------
 
+def pg_log():
+    """The server's log as Debian's pg_ctlcluster writes it, for the running major version."""
+    major = int(psql("SHOW server_version_num").strip()) // 10000
+    return f"/var/log/postgresql/postgresql-{major}-main.log"
+
+
 def log_offset():
-    return os.path.getsize(PG_LOG)
+    return os.path.getsize(pg_log())
 
 
 def count_since(offset, db):
-    with open(PG_LOG, "rb") as f:
+    with open(pg_log(), "rb") as f:
         f.seek(offset)
         text = f.read().decode(errors="replace")
     queries = [l for l in text.splitlines() if f"@{db} " in l and re.search(r"LOG:  (statement|execute [^:]*):", l)]
@@ -265,9 +271,9 @@ def bench_w4(runs, rows):
 
 def bench_w5(runs, rows):
     n = 200
-    dirs = write_layouts("w5", [w5_sql(i) for i in range(n)], [f"DROP TABLE t_{i};\n" for i in range(n)])
-    with open(os.path.join(dirs["floor"], "all.sql"), "w") as f:
-        f.write("".join(w5_sql(i) for i in range(n)))
+    # ClickHouse has no transactions: the floor is the statements alone.
+    dirs = write_layouts("w5", [w5_sql(i) for i in range(n)], [f"DROP TABLE t_{i};\n" for i in range(n)],
+                         floor_file=lambda up: up)
     tools = ["floor", "goose-style", "migrate"]
     times = {t: [] for t in tools}
     for run in range(runs):
