@@ -60,7 +60,7 @@ pub use crate::runner::{
     migrate, run, MigrationResult, Outcome, RunError, RunErrorKind, RunEvent, RunOptions, RunReport,
 };
 pub use crate::source::{
-    resolve, CodeMigrationInfo, DirectorySource, EmbeddedSource, FileContents, Migration, MigrationKind,
+    resolve, resolve_files, CodeMigrationInfo, DirectorySource, EmbeddedSource, FileContents, Migration, MigrationKind,
     MigrationSource, ResolveError, ResolveProblem, SourceFile, SqlText,
 };
 pub use crate::version::{version_from_file_name, Version, VersionNameError};

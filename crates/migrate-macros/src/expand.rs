@@ -3,9 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use migrate_core::{
-    parse, resolve, DirectorySource, MigrationKind, MigrationSource, ResolveError, ResolveProblem, SourceFile,
-};
+use migrate_core::{parse, resolve_files, DirectorySource, MigrationKind, MigrationSource, ResolveProblem, SourceFile};
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::LitStr;
@@ -75,7 +73,7 @@ fn check(location: &str, sql: Vec<SourceFile>) -> Result<(), String> {
     if sql.is_empty() {
         return Ok(()); // Only code-migration files: nothing to parse.
     }
-    let migrations = resolve(&Files { files: sql }, &[]).map_err(|error| error.to_string())?;
+    let migrations = resolve_files(sql, &[]).map_err(|error| error.to_string())?;
     let mut problems = Vec::new();
     for migration in &migrations {
         if let MigrationKind::Sql { text } = migration.kind() {
@@ -99,15 +97,4 @@ fn check(location: &str, sql: Vec<SourceFile>) -> Result<(), String> {
 /// (annotations, statement ends, `${...}` syntax) without depending on the build machine's environment.
 fn placeholder(_name: &str) -> Option<String> {
     Some("x".to_owned())
-}
-
-/// Files already read, offered to the resolver.
-struct Files {
-    files: Vec<SourceFile>,
-}
-
-impl MigrationSource for Files {
-    fn files(&self) -> Result<Vec<SourceFile>, ResolveError> {
-        Ok(self.files.clone())
-    }
 }

@@ -6,9 +6,7 @@ use std::borrow::Cow;
 use std::path::Path;
 use std::process::ExitCode;
 
-use migrate::{
-    parse, resolve, Direction, DirectorySource, FileContents, MigrationKind, MigrationSource, ResolveError, SourceFile,
-};
+use migrate::{parse, resolve, resolve_files, Direction, DirectorySource, FileContents, MigrationKind, SourceFile};
 
 use crate::env::Env;
 use crate::error::{CliError, EXIT_FAILURE};
@@ -16,18 +14,6 @@ use crate::output::json::{self, ErrorDoc, FileDoc, StatementDoc, ValidateDoc, Wa
 use crate::output::tables::{validate_table, ValidateRow};
 use crate::output::{Output, Style};
 use crate::settings::Settings;
-
-/// Files named on the command line (or the single file goose's `-dir` may name), read up front so that
-/// unreadable ones become errors of their own.
-struct FilesSource {
-    files: Vec<SourceFile>,
-}
-
-impl MigrationSource for FilesSource {
-    fn files(&self) -> Result<Vec<SourceFile>, ResolveError> {
-        Ok(self.files.clone())
-    }
-}
 
 pub(crate) fn validate(files: &[String], settings: &Settings, env: &Env, out: &Output) -> Result<ExitCode, CliError> {
     let mut errors: Vec<ErrorDoc> = Vec::new();
@@ -49,7 +35,7 @@ pub(crate) fn validate(files: &[String], settings: &Settings, env: &Env, out: &O
                 }
             }
         }
-        resolve(&FilesSource { files: read }, &[])
+        resolve_files(read, &[])
     };
     let migrations = match resolved {
         Ok(migrations) => migrations,

@@ -318,7 +318,11 @@ fn file_kind(name: &str) -> Option<FileKind> {
 /// assert_eq!(migrations[0].name(), "00001_a.sql");
 /// ```
 pub fn resolve(source: &dyn MigrationSource, code: &[CodeMigrationInfo]) -> Result<Vec<Migration>, ResolveError> {
-    let mut files = source.files()?;
+    resolve_files(source.files()?, code)
+}
+
+/// Resolves files already read (files named one by one, say) as [`resolve`] resolves a source's.
+pub fn resolve_files(mut files: Vec<SourceFile>, code: &[CodeMigrationInfo]) -> Result<Vec<Migration>, ResolveError> {
     files.sort_by(|a, b| a.name.cmp(&b.name));
     let mut problems = Vec::new();
     let mut by_version: BTreeMap<Version, Migration> = BTreeMap::new();

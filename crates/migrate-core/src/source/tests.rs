@@ -135,6 +135,9 @@ fn embedded_and_directory_sources_resolve_alike() {
         list.iter().map(|m| (m.version(), m.name().to_owned(), m.kind().clone())).collect::<Vec<_>>()
     };
     assert_eq!(key(&from_dir), key(&from_embedded));
+    // Files read beforehand resolve the same way, whatever their order.
+    let from_files = crate::resolve_files(DirectorySource::new(&dir).files().unwrap(), &[]).unwrap();
+    assert_eq!(key(&from_files), key(&from_dir));
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(from_embedded[0].path(), "migrations/1_a.sql");
     assert!(EmbeddedSource::new("m", &[]).files().is_err());
