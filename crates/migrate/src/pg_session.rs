@@ -104,7 +104,8 @@ fn config(settings: &Settings) -> Result<PgConfig, Error> {
 }
 
 /// The server, for messages: host, port and database, never the password.
-fn describe_options(options: &PgConnectOptions) -> String {
+/// `host:port/database`, to name a server in errors (a password is never part of it).
+pub(crate) fn describe_options(options: &PgConnectOptions) -> String {
     format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or(""))
 }
 

@@ -76,15 +76,14 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
         ticker.abort();
     }
     let outcome = outcome?;
-    let version_after = outcome.version_after;
-    summary(command, settings, &migrations, &outcome, version_after, out);
+    summary(command, settings, &migrations, &outcome, out);
     if settings.json {
         let document = RunDoc {
             command: settings.command.name(),
             ok: true,
             dry_run: false,
             version_before: (!settings.no_versioning).then_some(outcome.version_before),
-            version_after,
+            version_after: outcome.version_after,
             migrations: outcome.report.results.iter().map(MigrationDoc::from).collect(),
             failed: None,
             error: None,
@@ -100,10 +99,10 @@ fn summary(
     settings: &Settings,
     migrations: &[migrate::Migration],
     outcome: &migrate::Outcome,
-    version_after: Option<i64>,
     out: &Output,
 ) {
     let results = &outcome.report.results;
+    let version_after = outcome.version_after;
     let last = |direction: Direction| results.iter().rev().find(|r| r.direction == direction);
     match (command, settings.no_versioning) {
         (Command::Up | Command::UpTo(_), false) => match last(Direction::Up) {

@@ -160,8 +160,7 @@ fn unique_name() -> String {
 
 async fn connect(options: &PgConnectOptions) -> Result<PgConnection, Error> {
     PgConnection::connect_with(options).await.map_err(|source| {
-        let target = format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or(""));
-        Error::Postgres(PgError::Connect { target, source })
+        Error::Postgres(PgError::Connect { target: crate::pg_session::describe_options(options), source })
     })
 }
 
