@@ -22,7 +22,7 @@ use crate::dsn::ChConnSpec;
 use crate::error::{code, ChError, ClusterError};
 use crate::http::{Bookkeeping, ChClient, RequestOptions};
 use crate::lock::{owner_id, LeaseLock};
-use crate::progress::{direction_text, parse_row as parse_progress, Sequence};
+use crate::progress::{parse_row as parse_progress, Sequence};
 use crate::sql::Sql;
 use crate::table::TableName;
 
@@ -486,7 +486,7 @@ impl ProgressStore for ChDriver {
     }
 
     async fn save_progress(&mut self, progress: &Progress) -> Result<(), BoxError> {
-        let direction = direction_text(progress.direction);
+        let direction = progress.direction.as_str();
         let (version, done, total) = (progress.version.get(), progress.done, progress.total);
         self.write_progress(version, direction, done, total, &progress.checksum).await?;
         Ok(())

@@ -38,14 +38,6 @@ impl Sequence {
     }
 }
 
-/// The text stored for a direction.
-pub(crate) fn direction_text(direction: Direction) -> &'static str {
-    match direction {
-        Direction::Up => "up",
-        Direction::Down => "down",
-    }
-}
-
 /// One row of the progress query: `version_id, direction, done, total, checksum`.
 pub(crate) fn parse_row(row: &[String]) -> Result<Progress, ChError> {
     let unexpected = || ChError::Unexpected { action: "reading migration progress", text: row.join("\t") };

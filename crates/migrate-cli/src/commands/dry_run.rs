@@ -7,7 +7,7 @@
 use std::fmt::Write;
 use std::process::ExitCode;
 
-use migrate::{plan, Direction, Driver, Migration, PlanRequest, PlanStep, Progress};
+use migrate::{plan, Driver, Migration, PlanRequest, PlanStep, Progress};
 
 use crate::drivers::{self, DriverKind};
 use crate::env::Env;
@@ -102,10 +102,7 @@ fn write_step(
     version_row: Option<String>,
     progress: &[Progress],
 ) {
-    let direction = match step.direction {
-        Direction::Up => "up",
-        Direction::Down => "down",
-    };
+    let direction = step.direction;
     let mode = if transaction { "in one transaction" } else { "no transaction" };
     let _ = writeln!(text, "\n-- {}: {direction}, version {} ({mode})", step.migration.name(), step.version());
     if step.statements().is_empty() {

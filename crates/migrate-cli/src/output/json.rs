@@ -68,7 +68,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use migrate::{Direction, MigrationResult, ParseWarning, PlanStep, Statement, StatusEntry, StatusState};
+use migrate::{MigrationResult, ParseWarning, PlanStep, Statement, StatusEntry, StatusState};
 
 use crate::error::CliError;
 use crate::output::Output;
@@ -109,7 +109,7 @@ impl From<&MigrationResult> for MigrationDoc {
         MigrationDoc {
             version: result.version.get(),
             name: result.name.clone(),
-            direction: direction(result.direction),
+            direction: result.direction.as_str(),
             duration_ms: millis(result.duration),
             empty: result.empty,
         }
@@ -167,7 +167,7 @@ impl<'a> StepDoc<'a> {
             version: step.version().get(),
             name: step.migration.name(),
             path: step.migration.path(),
-            direction: direction(step.direction),
+            direction: step.direction.as_str(),
             transaction,
             statements: StatementDoc::list(step.statements()),
             version_row,
@@ -220,7 +220,7 @@ impl<'a> From<&StatusEntry<'a>> for StatusEntryDoc<'a> {
             StatusState::Pending => ("pending", None, None),
             StatusState::NoVersioning => ("no_versioning", None, None),
             StatusState::Partial { direction: d, done, total } => {
-                ("partial", None, Some(PartialDoc { direction: direction(d), done, total }))
+                ("partial", None, Some(PartialDoc { direction: d.as_str(), done, total }))
             }
         };
         StatusEntryDoc {
@@ -303,7 +303,7 @@ pub(crate) fn failure_document(command: &'static str, error: &CliError, out: &Ou
             failed: run.failed.as_ref().map(|(version, name, d)| FailedDoc {
                 version: version.get(),
                 name: name.clone(),
-                direction: direction(*d),
+                direction: d.as_str(),
             }),
             error: Some(error_doc),
         }),
@@ -320,13 +320,6 @@ pub(crate) fn render(document: &impl Serialize) -> String {
             text
         }
         Err(error) => format!("{{\"ok\":false,\"error\":{{\"message\":{:?}}}}}\n", error.to_string()),
-    }
-}
-
-fn direction(direction: Direction) -> &'static str {
-    match direction {
-        Direction::Up => "up",
-        Direction::Down => "down",
     }
 }
 

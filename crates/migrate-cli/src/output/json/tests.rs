@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use migrate::{
-    plan, resolve, status, AppliedRow, Command, EmbeddedSource, MigrationResult, PlanRequest, RunError, Version,
+    plan, resolve, status, AppliedRow, Command, Direction, EmbeddedSource, MigrationResult, PlanRequest, RunError,
+    Version,
 };
 
 use super::*;
