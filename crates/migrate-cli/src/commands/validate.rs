@@ -10,7 +10,7 @@ use migrate::{parse, resolve, resolve_files, Direction, DirectorySource, FileCon
 
 use crate::env::Env;
 use crate::error::{CliError, EXIT_FAILURE};
-use crate::output::json::{self, ErrorDoc, FileDoc, StatementDoc, ValidateDoc, WarningDoc};
+use crate::output::json::{self, ErrorDoc, FileDoc, ValidateDoc};
 use crate::output::tables::{validate_table, ValidateRow};
 use crate::output::{Output, Style};
 use crate::settings::Settings;
@@ -84,18 +84,7 @@ pub(crate) fn validate(files: &[String], settings: &Settings, env: &Env, out: &O
     }
     let ok = errors.is_empty();
     if settings.json {
-        let files = documents
-            .iter()
-            .map(|(migration, parsed)| FileDoc {
-                path: migration.path(),
-                name: migration.name(),
-                version: migration.version().get(),
-                transaction: !parsed.no_transaction(),
-                up: StatementDoc::list(parsed.statements(Direction::Up)),
-                down: StatementDoc::list(parsed.statements(Direction::Down)),
-                warnings: parsed.warnings().iter().map(WarningDoc::from).collect(),
-            })
-            .collect();
+        let files = documents.iter().map(|(migration, parsed)| FileDoc::new(migration, parsed)).collect();
         let document = ValidateDoc { command: "validate", ok, files, errors: scrubbed(errors.iter(), out) };
         out.stdout(&json::render(&document))?;
         if !ok {

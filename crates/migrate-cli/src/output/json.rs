@@ -68,7 +68,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use migrate::{MigrationResult, ParseWarning, PlanStep, Statement, StatusEntry, StatusState};
+use migrate::{
+    Direction, Migration, MigrationResult, ParseWarning, ParsedMigration, PlanStep, Statement, StatusEntry, StatusState,
+};
 
 use crate::error::CliError;
 use crate::output::Output;
@@ -262,6 +264,21 @@ pub(crate) struct FileDoc<'a> {
     pub(crate) up: Vec<StatementDoc<'a>>,
     pub(crate) down: Vec<StatementDoc<'a>>,
     pub(crate) warnings: Vec<WarningDoc>,
+}
+
+impl<'a> FileDoc<'a> {
+    /// A migration file and its parse.
+    pub(crate) fn new(migration: &'a Migration, parsed: &'a ParsedMigration<'a>) -> FileDoc<'a> {
+        FileDoc {
+            path: migration.path(),
+            name: migration.name(),
+            version: migration.version().get(),
+            transaction: !parsed.no_transaction(),
+            up: StatementDoc::list(parsed.statements(Direction::Up)),
+            down: StatementDoc::list(parsed.statements(Direction::Down)),
+            warnings: parsed.warnings().iter().map(WarningDoc::from).collect(),
+        }
+    }
 }
 
 /// A parse warning.

@@ -99,18 +99,7 @@ fn validate_document() {
             migrate::MigrationKind::Code(_) => unreachable!(),
         })
         .collect();
-    let files = parsed
-        .iter()
-        .map(|(m, p)| FileDoc {
-            path: m.path(),
-            name: m.name(),
-            version: m.version().get(),
-            transaction: !p.no_transaction(),
-            up: StatementDoc::list(p.statements(Direction::Up)),
-            down: StatementDoc::list(p.statements(Direction::Down)),
-            warnings: p.warnings().iter().map(WarningDoc::from).collect(),
-        })
-        .collect();
+    let files = parsed.iter().map(|(m, p)| FileDoc::new(m, p)).collect();
     let error = migrate::parse("migrations/00004_bad.sql", "-- +goose Up\nSELECT 1\n", &lookup).unwrap_err();
     let errors =
         vec![ErrorDoc { message: error.to_string(), file: Some(error.file().into()), line: Some(error.line()) }];
