@@ -9,7 +9,7 @@
 //! replicated and synced before reads, `ON CLUSTER` statements are confirmed on every host, and the lock's
 //! claims are quorum inserts.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use migrate_core::{
@@ -202,21 +202,9 @@ impl ChDriver {
                 None => Ok(()),
             };
         }
-        let started = Instant::now();
-        let mut delay = Duration::from_millis(5);
-        loop {
-            let pending: u64 =
-                self.bookkeeping.number(&self.sql.pending_mutations(), "reading system.mutations").await?;
-            if pending == 0 {
-                return Ok(());
-            }
-            let waited = started.elapsed();
-            if waited >= self.config.mutation_wait {
-                return Err(ChError::MutationTimeout { table: self.config.table.to_string(), waited, pending });
-            }
-            tokio::time::sleep(delay.min(self.config.mutation_wait.saturating_sub(waited))).await;
-            delay = (delay * 2).min(Duration::from_millis(200));
-        }
+        let table = self.config.table.to_string();
+        let sql = self.sql.pending_mutations();
+        self.bookkeeping.wait_for_mutations(&sql, "reading system.mutations", &table, self.config.mutation_wait).await
     }
 
     /// The version table's rows and the count of its pending mutations, or `None` when it is missing.

@@ -234,6 +234,31 @@ impl Bookkeeping {
         let body = self.execute(sql).await?;
         body.trim().parse().map_err(|_| ChError::Unexpected { action, text: body.trim().to_owned() })
     }
+
+    /// Polls `sql`, a count of `table`'s unfinished mutations, with back-off (5 ms doubling to 200 ms)
+    /// until it reads 0; still pending after `wait` is an error.
+    pub(crate) async fn wait_for_mutations(
+        &self,
+        sql: &str,
+        action: &'static str,
+        table: &str,
+        wait: Duration,
+    ) -> Result<(), ChError> {
+        let started = std::time::Instant::now();
+        let mut delay = Duration::from_millis(5);
+        loop {
+            let pending: u64 = self.number(sql, action).await?;
+            if pending == 0 {
+                return Ok(());
+            }
+            let waited = started.elapsed();
+            if waited >= wait {
+                return Err(ChError::MutationTimeout { table: table.to_owned(), waited, pending });
+            }
+            tokio::time::sleep(delay.min(wait.saturating_sub(waited))).await;
+            delay = (delay * 2).min(Duration::from_millis(200));
+        }
+    }
 }
 
 /// A client error and its causes on one line, without the URL (which could carry settings).

@@ -97,22 +97,9 @@ impl Replicas<'_> {
 
     /// Waits until every mutation registered for the table is done on this replica.
     pub(crate) async fn wait_for_mutations(&self, table: &TableRef, zookeeper_path: &str) -> Result<(), ChError> {
-        let started = Instant::now();
-        let mut delay = Duration::from_millis(5);
         let sql = ClusterSql::unfinished_mutations(table, zookeeper_path);
-        loop {
-            let pending: u64 =
-                self.bk.number(&sql, "reading mutations in system.zookeeper and system.mutations").await?;
-            if pending == 0 {
-                return Ok(());
-            }
-            let waited = started.elapsed();
-            if waited >= self.mutation_wait {
-                return Err(ChError::MutationTimeout { table: table.quoted.clone(), waited, pending });
-            }
-            tokio::time::sleep(delay.min(self.mutation_wait.saturating_sub(waited))).await;
-            delay = (delay * 2).min(Duration::from_millis(200));
-        }
+        let action = "reading mutations in system.zookeeper and system.mutations";
+        self.bk.wait_for_mutations(&sql, action, &table.quoted, self.mutation_wait).await
     }
 
     /// Waits until every replica of the table is active and returns how many there are; names the
