@@ -248,12 +248,7 @@ impl ChConnSpec {
     /// Parsing it again gives the same spec, except for the password.
     pub fn redacted(&self) -> String {
         let mut url = format!("{}://", self.scheme.as_str());
-        url.extend(utf8_percent_encode(&self.user, COMPONENT));
-        if self.password.is_some() {
-            url.push(':');
-            url.push_str(REDACTED_PASSWORD);
-        }
-        url.push('@');
+        push_userinfo(&mut url, &self.user, self.password.as_ref().map(|_| REDACTED_PASSWORD));
         push_host_port(&mut url, &self.host, Some(self.port));
         for (host, port) in &self.fallback_hosts {
             url.push(',');

@@ -223,12 +223,7 @@ impl PgConnSpec {
     /// Parsing it again gives the same spec, except for the password.
     pub fn redacted(&self) -> String {
         let mut url = String::from("postgres://");
-        url.extend(utf8_percent_encode(&self.user, COMPONENT));
-        if self.password.is_some() {
-            url.push(':');
-            url.push_str(REDACTED_PASSWORD);
-        }
-        url.push('@');
+        push_userinfo(&mut url, &self.user, self.password.as_ref().map(|_| REDACTED_PASSWORD));
         for (idx, host) in self.hosts().enumerate() {
             if idx > 0 {
                 url.push(',');
