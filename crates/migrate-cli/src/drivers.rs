@@ -132,30 +132,17 @@ pub(crate) async fn open(target: &Target, options: &OpenOptions<'_>) -> Result<B
     }
 }
 
-/// The statement that records (`Up`) or forgets (`Down`) a version, as the driver sends it, with the
-/// version inlined for display (the driver binds it).
+/// The statement that records (`Up`) or forgets (`Down`) a version, from the driver's own SQL.
 pub(crate) fn version_row_sql(
     kind: DriverKind,
     table: &str,
     version: Version,
     direction: Direction,
 ) -> Result<String, CliError> {
-    match kind {
-        DriverKind::Postgres => {
-            let table = pg_table(table)?;
-            Ok(match direction {
-                Direction::Up => format!("INSERT INTO {table} (version_id, is_applied) VALUES ({version}, true)"),
-                Direction::Down => format!("DELETE FROM {table} WHERE version_id={version}"),
-            })
-        }
-        DriverKind::ClickHouse => {
-            let table = ch_table(table)?;
-            Ok(match direction {
-                Direction::Up => format!("INSERT INTO {table} (version_id, is_applied) VALUES ({version}, 1)"),
-                Direction::Down => format!("ALTER TABLE {table} DELETE WHERE version_id = {version}"),
-            })
-        }
-    }
+    Ok(match kind {
+        DriverKind::Postgres => migrate::postgres::version_row_sql(&pg_table(table)?, version, direction),
+        DriverKind::ClickHouse => migrate::clickhouse::version_row_sql(&ch_table(table)?, version, direction),
+    })
 }
 
 /// The version table's name as the driver writes it in SQL.

@@ -47,5 +47,5 @@ pub use crate::driver::{ChConfig, ChDriver};
 pub use crate::dsn::{ch_url_from_parts, ChConnSpec, ChScheme, DsnError};
 pub use crate::error::{ChError, ClusterError, ServerError};
 pub use crate::http::ChClient;
-pub use crate::sql::{cluster_sql_catalog, sql_catalog};
+pub use crate::sql::{cluster_sql_catalog, sql_catalog, version_row_sql};
 pub use crate::table::{TableName, TableNameError};

@@ -8,6 +8,8 @@
 //! In cluster mode the same statements run on replicated tables created `ON CLUSTER`; the reads of the
 //! system tables that only cluster mode needs are in `cluster::sql`, and [`cluster_sql_catalog`] lists them.
 
+use migrate_core::{Direction, Version};
+
 use crate::cluster::{ClusterConfig, ClusterSql};
 use crate::table::{quote_string, TableName};
 
@@ -53,6 +55,16 @@ pub(crate) struct LockRow<'a> {
     pub(crate) held: bool,
     pub(crate) released: bool,
     pub(crate) lease_secs: u64,
+}
+
+/// The statement that records (`Up`) or forgets (`Down`) a version in `table`, as the driver sends it
+/// (for dry runs); a server that knows `mutations_sync` gets the delete with `SETTINGS mutations_sync = 2`.
+pub fn version_row_sql(table: &TableName, version: Version, direction: Direction) -> String {
+    let sql = Sql::new(table, "");
+    match direction {
+        Direction::Up => sql.insert_version(version.get()),
+        Direction::Down => sql.delete_version_async(version.get()),
+    }
 }
 
 impl Sql {
@@ -322,6 +334,20 @@ pub fn cluster_sql_catalog(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_rows_for_dry_runs() {
+        let table = TableName::parse("analytics.versions").unwrap();
+        let version = Version::new(7).unwrap();
+        assert_eq!(
+            version_row_sql(&table, version, Direction::Up),
+            "INSERT INTO `analytics`.`versions` (version_id, is_applied) VALUES (7, 1)"
+        );
+        assert_eq!(
+            version_row_sql(&table, version, Direction::Down),
+            "ALTER TABLE `analytics`.`versions` DELETE WHERE version_id = 7"
+        );
+    }
 
     /// The exact SQL the driver sends: a change here is a change to what runs on users' servers, and
     /// `scripts/chdb/check.py` runs the same texts on a current engine.

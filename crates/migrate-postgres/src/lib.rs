@@ -20,4 +20,4 @@ mod version_row;
 pub use crate::driver::{PgConfig, PgDriver, GOOSE_LOCK_KEY};
 pub use crate::dsn::{pg_url_from_parts, DsnError, PgConnSpec, PgHost, SslMode};
 pub use crate::error::{PgError, ServerError};
-pub use crate::table::{TableName, TableNameError};
+pub use crate::table::{version_row_sql, TableName, TableNameError};

@@ -113,6 +113,12 @@ impl VersionTableSql {
     }
 }
 
+/// The statement that records (`Up`) or forgets (`Down`) a version in `table`, exactly as the driver
+/// sends it (for dry runs).
+pub fn version_row_sql(table: &TableName, version: Version, direction: Direction) -> String {
+    VersionTableSql::new(table).record(version, direction)
+}
+
 impl VersionTableSql {
     /// goose's version-row change for one migration: `(v, true)` inserted for an up, every row of the
     /// version deleted for a down. The version is an integer, so it goes in as a literal: the statement
