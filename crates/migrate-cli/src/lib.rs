@@ -42,6 +42,7 @@ enum Request {
 
 /// The program: parses `std::env::args`, runs the command, and returns goose's exit code.
 pub fn main() -> ExitCode {
+    install_panic_hook();
     let args: Vec<String> = match std::env::args_os().skip(1).map(|arg| arg.into_string()).collect() {
         Ok(args) => args,
         Err(_) => {
@@ -78,6 +79,26 @@ pub fn main() -> ExitCode {
                 Err(error) => report(&error, form, Some(&settings), &out),
             }
         }
+    }
+}
+
+/// Replaces the default panic message, which would print whatever the panic carried (possibly a DSN or
+/// a password from the input), with a fixed one naming only the place in our source.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        use std::io::Write;
+        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let _ = writeln!(
+            std::io::stderr(),
+            "migrate: internal error{place}; this is a bug, please report it (details are not shown: they \
+             could hold secrets)"
+        );
+    }));
+    // Lets the CLI tests check the hook: a debug build panics with its arguments when asked to.
+    #[cfg(debug_assertions)]
+    if std::env::var_os("MIGRATE_TEST_PANIC").is_some() {
+        let args: Vec<String> = std::env::args().collect();
+        panic!("test panic with the arguments {args:?}");
     }
 }
 

@@ -147,13 +147,14 @@ fn keyword_password_spans(dsn: &str) -> Vec<(usize, usize)> {
         while index < bytes.len() && bytes[index] != b'=' && !bytes[index].is_ascii_whitespace() {
             index += 1;
         }
-        let key = &dsn[key_start..index];
+        // Compared as bytes: `index` only ever stops at ASCII here, but a stray non-ASCII word between
+        // pairs must not become a slice boundary.
+        let key = &bytes[key_start..index];
         while index < bytes.len() && bytes[index].is_ascii_whitespace() {
             index += 1;
         }
         if index >= bytes.len() || bytes[index] != b'=' {
-            index += 1;
-            continue;
+            continue; // A word that is not a `key=value` pair: the key loop already moved past it.
         }
         index += 1;
         while index < bytes.len() && bytes[index].is_ascii_whitespace() {
@@ -171,7 +172,7 @@ fn keyword_password_spans(dsn: &str) -> Vec<(usize, usize)> {
                 index += 1;
             }
         }
-        if key.eq_ignore_ascii_case("password") || key.eq_ignore_ascii_case("sslpassword") {
+        if key.eq_ignore_ascii_case(b"password") || key.eq_ignore_ascii_case(b"sslpassword") {
             spans.push((value_start, index));
         }
     }
@@ -203,6 +204,9 @@ mod tests {
         assert_eq!(redact_dsn("password = 'a b\\' c' user=u"), "password = xxxxx user=u");
         assert_eq!(dsn_password("password='a b\\' c' user=u").as_deref(), Some("a b' c"));
         assert_eq!(redact_dsn("password="), "password=xxxxx");
+        // A word that is not a pair, with non-ASCII in it, once made a slice land inside a character.
+        assert_eq!(redact_dsn("host=h password=sécret x é"), "host=h password=xxxxx x é");
+        assert_eq!(dsn_password("é password=sécret").as_deref(), Some("sécret"));
     }
 
     #[test]

@@ -140,3 +140,18 @@ async fn no_failure_prints_the_password() {
     db.drop_db().await;
     drop_role(&role).await;
 }
+
+/// Input that once made the redaction panic, and a panic itself: neither may print what the user typed.
+#[test]
+fn panics_never_print_the_input() {
+    let run = migrate(&["postgres", "host=127.0.0.1 port=1 password=sécret-pw x é", "status"], &[]);
+    assert_ne!(run.code, 101, "it panicked: {}", run.stderr);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(!run.stderr.contains("sécret-pw"), "{}", run.stderr);
+
+    // A debug build panics on request, with the arguments in the panic message; the hook shows neither.
+    let run = migrate(&["postgres", "postgres://u:Sup3r-Secret@h/db", "status"], &[("MIGRATE_TEST_PANIC", "1")]);
+    assert_eq!(run.code, 101, "{}", run.stderr);
+    assert!(run.stderr.starts_with("migrate: internal error at crates/migrate-cli/src/lib.rs:"), "{}", run.stderr);
+    assert!(!run.stderr.contains("Sup3r-Secret") && !run.stderr.contains("test panic"), "{}", run.stderr);
+}
