@@ -37,7 +37,7 @@ pub(crate) enum CliError {
     #[error(transparent)]
     Plan(#[from] PlanError),
     /// A run failed; the report of what was applied before the failure is kept for the output.
-    #[error(transparent)]
+    #[error("{}{}", .0, lock_wait_hint(.0))]
     Run(Box<RunError>),
     /// The whole command ran out of time.
     #[error("timed out after {}: raise -timeout (--timeout), or find what is slow or blocked", go_duration(*.0))]
@@ -82,6 +82,24 @@ impl CliError {
             },
             _ => None,
         }
+    }
+}
+
+/// What to do about a lock timeout, in the CLI's own terms (the drivers state only the fact).
+fn lock_wait_hint(error: &RunError) -> &'static str {
+    let Some(source) = std::error::Error::source(error) else {
+        return "";
+    };
+    let postgres = source
+        .downcast_ref::<migrate::postgres::PgError>()
+        .is_some_and(|e| matches!(e, migrate::postgres::PgError::LockTimeout { .. }));
+    let clickhouse = source
+        .downcast_ref::<migrate::clickhouse::ChError>()
+        .is_some_and(|e| matches!(e, migrate::clickhouse::ChError::LockTimeout { .. }));
+    if postgres || clickhouse {
+        "; to let it finish first, wait longer with --lock-wait (goose's form: -lock-wait), e.g. 15m"
+    } else {
+        ""
     }
 }
 

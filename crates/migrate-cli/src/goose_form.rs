@@ -57,6 +57,7 @@ const VALUE_FLAGS: &[&str] = &[
     "ssl-cert",
     "ssl-key",
     // Ours, beyond goose.
+    "lock-wait",
     "clickhouse-cluster",
     "clickhouse-ddl-timeout",
 ];
@@ -171,7 +172,14 @@ impl RawGoose {
             })?),
             None => None,
         };
+        let lock_wait = match self.flag("lock-wait") {
+            Some(text) => Some(parse_go_duration(text).ok_or_else(|| {
+                CliError::Usage(format!("invalid value {text:?} for flag -lock-wait: use a Go duration like 5m"))
+            })?),
+            None => None,
+        };
         let mut settings = Settings::new(command);
+        settings.lock_wait = lock_wait;
         settings.dir = resolve_dir(self.flag("dir"), env.non_empty("GOOSE_MIGRATION_DIR"));
         settings.table = resolve_table(self.flag("table"), env.non_empty("GOOSE_TABLE"));
         settings.database = database;
@@ -280,6 +288,7 @@ Options:
     -dry-run             print the plan and its statements, change nothing (migrate only)
     -json                print one JSON document on stdout: status, up..reset, validate (migrate only)
     -exit-code           status: exit 3 when migrations are pending (migrate only)
+    -lock-wait DURATION  how long to wait for another runner's lock, default 5m (migrate only)
     -h                   print this help
     -version             print the version
     -certfile, -ssl-cert, -ssl-key

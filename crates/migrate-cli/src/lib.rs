@@ -74,6 +74,7 @@ pub fn main() -> ExitCode {
                 secrets.add(&password);
             }
             let out = Output::new(settings.no_color, secrets);
+            output::trace::install(&out, settings.verbose);
             match execute(&settings, &env, &out) {
                 Ok(code) => code,
                 Err(error) => report(&error, form, Some(&settings), &out),

@@ -69,7 +69,7 @@ pub enum ChError {
         text: String,
     },
     /// Another runner held the migration lock for longer than the wait allows.
-    #[error("timed out after {waited:?} waiting for the migration lock (lock table {table}){}; another migration is running, or raise the lock wait", holder.as_deref().map(|h| format!(", held by {h}")).unwrap_or_default())]
+    #[error("timed out after {:.1}s waiting for the migration lock (lock table {table}){}: another migration is running", waited.as_secs_f64(), holder.as_deref().map(|h| format!(", held by {h}")).unwrap_or_default())]
     LockTimeout {
         /// The lock table.
         table: String,
@@ -86,7 +86,7 @@ pub enum ChError {
         reason: String,
     },
     /// A version-table deletion (a mutation on ClickHouse 18.x) did not finish in time.
-    #[error("waited {waited:?} for the mutation deleting from {table} to finish ({pending} still pending in system.mutations); check system.mutations and the server log")]
+    #[error("waited {:.1}s for the mutation deleting from {table} to finish ({pending} still pending in system.mutations); check system.mutations and the server log", waited.as_secs_f64())]
     MutationTimeout {
         /// The version table.
         table: String,
@@ -150,7 +150,7 @@ pub enum ClusterError {
         engine: String,
     },
     /// Some replica of one of the driver's tables stayed inactive.
-    #[error("waited {waited:?} for every replica of {table} to be active; not active: {}; cluster mode needs every host of the cluster up (start it, or drop its replica)", inactive.join(", "))]
+    #[error("waited {:.1}s for every replica of {table} to be active; not active: {}; cluster mode needs every host of the cluster up (start it, or drop its replica)", waited.as_secs_f64(), inactive.join(", "))]
     ReplicasInactive {
         /// The table.
         table: String,

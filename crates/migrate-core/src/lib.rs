@@ -57,7 +57,7 @@ pub use crate::plan::{
 };
 pub use crate::progress::{statements_checksum, Progress, ProgressStore};
 pub use crate::runner::{
-    migrate, run, MigrationResult, Outcome, RunError, RunErrorKind, RunEvent, RunOptions, RunReport,
+    migrate, run, MigrationResult, Outcome, RunError, RunErrorKind, RunEvent, RunOptions, RunReport, RUN_EVENT_TARGET,
 };
 pub use crate::source::{
     resolve, resolve_files, CodeMigrationInfo, DirectorySource, EmbeddedSource, FileContents, Migration, MigrationKind,

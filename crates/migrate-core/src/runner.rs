@@ -13,6 +13,10 @@ use crate::progress::{Progress, StatementsHasher};
 use crate::source::Migration;
 use crate::{Direction, Version};
 
+/// The `tracing` target of the runner's events that repeat a [`RunEvent`] (a migration finished or failed,
+/// a parse warning), so a program that prints the `RunEvent`s can leave these out of its log.
+pub const RUN_EVENT_TARGET: &str = "migrate_core::runner::events";
+
 /// Options of a run that are not part of the plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunOptions {
@@ -242,7 +246,7 @@ pub async fn run(
     };
     for (index, step) in plan.steps().iter().enumerate() {
         for warning in plan.warnings_at(index) {
-            tracing::warn!(file = step.migration.name(), "{warning}");
+            tracing::warn!(target: RUN_EVENT_TARGET, file = step.migration.name(), "{warning}");
             on_event(RunEvent::Warning { warning });
         }
         let previous = progress.iter().find(|p| p.version == step.version());
@@ -260,7 +264,13 @@ pub async fn run(
         span.record("duration_ms", duration.as_secs_f64() * 1000.0);
         if let Err(kind) = outcome {
             on_event(RunEvent::MigrationFailed { step, duration });
-            tracing::warn!(version = step.version().get(), file = step.migration.name(), ?duration, "migration failed");
+            tracing::warn!(
+                target: RUN_EVENT_TARGET,
+                version = step.version().get(),
+                file = step.migration.name(),
+                ?duration,
+                "migration failed"
+            );
             return Err(RunError {
                 applied: report.results,
                 failed: Some((step.version(), step.migration.name().to_owned(), step.direction)),
@@ -278,7 +288,13 @@ pub async fn run(
                 StepBody::Code { runs, .. } => !runs,
             },
         };
-        tracing::info!(version = result.version.get(), file = %result.name, ?duration, "migration finished");
+        tracing::info!(
+            target: RUN_EVENT_TARGET,
+            version = result.version.get(),
+            file = %result.name,
+            ?duration,
+            "migration finished"
+        );
         on_event(RunEvent::MigrationFinished { result: &result });
         report.results.push(result);
     }

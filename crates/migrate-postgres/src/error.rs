@@ -32,7 +32,7 @@ pub enum PgError {
         source: sqlx::Error,
     },
     /// Another runner held the lock for too long.
-    #[error("timed out after {waited:?} waiting for the migration lock (advisory lock {key}){}; another migration is running, or raise the lock wait timeout", holder.as_deref().map(|h| format!(", held by {h}")).unwrap_or_default())]
+    #[error("timed out after {:.1}s waiting for the migration lock (advisory lock {key}){}: another migration is running", waited.as_secs_f64(), holder.as_deref().map(|h| format!(", held by {h}")).unwrap_or_default())]
     LockTimeout {
         /// The advisory-lock key.
         key: i64,

@@ -8,6 +8,7 @@
 pub(crate) mod json;
 pub(crate) mod live;
 pub(crate) mod tables;
+pub(crate) mod trace;
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;

@@ -25,3 +25,6 @@ mod files;
 
 /// ClickHouse: goose's DSN forms, status and down, a URL from parts with a password needing encoding.
 mod clickhouse;
+
+/// The library's log events in the CLI's output: lock waits naming the holder, driver warnings.
+mod logging;

@@ -257,6 +257,8 @@ pub(crate) fn filters(db: Option<&TestDb>) -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2} ", "[date] ");
     settings.add_filter(r"\((\d+(\.\d+)?(ns|µs|ms|s|m|h))+\)", "([duration])");
+    // The library's debug lines under -v carry measured durations as `name: 1.2ms`.
+    settings.add_filter(r": (\d+(\.\d+)?(ns|µs|ms|s|m|h))+\b", ": [duration]");
     settings.add_filter(r"[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4}", "[applied at]            ");
     let fixtures = fixture("").to_string_lossy().into_owned();
     settings.add_filter(&regex_escape(fixtures.trim_end_matches('/')), "[fixtures]");

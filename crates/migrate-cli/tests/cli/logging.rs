@@ -1,0 +1,41 @@
+//! The drivers' and runner's `tracing` events reach the CLI's stderr as log lines.
+
+use sqlx::Connection;
+
+use crate::support::{admin_options, fixture, migrate, TestDb};
+
+#[tokio::test]
+async fn a_runner_waiting_for_the_lock_says_who_holds_it() {
+    let db = TestDb::new("log_lock").await;
+    let options = admin_options().database(&db.name).application_name("the-holder");
+    let mut holder = sqlx::postgres::PgConnection::connect_with(&options).await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock(4097083626)").execute(&mut holder).await.unwrap();
+    let basic = fixture("basic");
+    let run = migrate(&["up", "--dir", basic.to_str().unwrap(), "--database-url", &db.url(), "--lock-wait", "2s"], &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let waiting = run.stderr.lines().find(|l| l.contains("waiting for the migration lock (")).unwrap_or_else(|| {
+        panic!("no lock-wait line:\n{}", run.stderr);
+    });
+    assert!(waiting.contains("holder: pid ") && waiting.contains("\"the-holder\""), "{waiting}");
+    // The failure states the fact, then what to do in the CLI's terms, with a readable duration.
+    assert!(run.stderr.contains("timed out after 2.0s waiting for the migration lock"), "{}", run.stderr);
+    assert!(run.stderr.contains("wait longer with --lock-wait"), "{}", run.stderr);
+    // goose's form takes the same option.
+    let run = migrate(&["-dir", basic.to_str().unwrap(), "-lock-wait=1s", "postgres", &db.url(), "up"], &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("timed out after 1.0s"), "{}", run.stderr);
+    holder.close().await.unwrap();
+    db.drop_db().await;
+}
+
+#[tokio::test]
+async fn a_driver_warning_is_printed() {
+    let db = TestDb::new("log_hosts").await;
+    let url = db.url().replacen("127.0.0.1:5432", "127.0.0.1:5432,127.0.0.1:1", 1);
+    assert_ne!(url, db.url(), "the test database URL changed shape: {url}");
+    let basic = fixture("basic");
+    let run = migrate(&["status", "--dir", basic.to_str().unwrap(), "--database-url", &url], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("warning: the DSN lists several hosts; only the first is used"), "{}", run.stderr);
+    db.drop_db().await;
+}
