@@ -104,17 +104,24 @@ pub(crate) fn resolve_database(flags: &DbFlags, env: &Env, read_file: ReadFile<'
     if let Some(url) = flags.url.as_deref() {
         return whole(url, "--database-url", driver_flag);
     }
-    let env_driver = || {
-        if env.non_empty("POSTGRES_HOST").is_some() {
-            Some(DriverKind::Postgres)
-        } else if env.non_empty("CLICKHOUSE_HOST").is_some() {
-            Some(DriverKind::ClickHouse)
-        } else {
-            None
+    // Which driver's variables are set; both set and nothing else deciding is refused, not guessed.
+    let env_driver = || -> Result<Option<DriverKind>, CliError> {
+        match (env.non_empty("POSTGRES_HOST").is_some(), env.non_empty("CLICKHOUSE_HOST").is_some()) {
+            (true, true) => Err(CliError::Usage(
+                "both POSTGRES_HOST and CLICKHOUSE_HOST are set: pass --driver postgres or --driver clickhouse to \
+                 say which database this run is for"
+                    .to_owned(),
+            )),
+            (true, false) => Ok(Some(DriverKind::Postgres)),
+            (false, true) => Ok(Some(DriverKind::ClickHouse)),
+            (false, false) => Ok(None),
         }
     };
     if flags.has_parts() {
-        let driver = driver_flag.or_else(env_driver).unwrap_or(DriverKind::Postgres);
+        let driver = match driver_flag {
+            Some(driver) => driver,
+            None => env_driver()?.unwrap_or(DriverKind::Postgres),
+        };
         return from_parts(driver, flags, env, read_file);
     }
     if let Some(url) = env.non_empty("DATABASE_URL") {
@@ -130,10 +137,13 @@ pub(crate) fn resolve_database(flags: &DbFlags, env: &Env, read_file: ReadFile<'
         };
         return whole(dbstring, "GOOSE_DBSTRING", named);
     }
-    let driver = match (driver_flag, env_driver()) {
-        (Some(driver), _) => driver,
-        (None, Some(driver)) => driver,
-        (None, None) => {
+    let driver = match driver_flag {
+        Some(driver) => Some(driver),
+        None => env_driver()?,
+    };
+    let driver = match driver {
+        Some(driver) => driver,
+        None => {
             return Err(CliError::Usage(
                 "no database given: pass --database-url URL, set DATABASE_URL, or give the parts with --db-host \
                  --db-user --db-name and --db-password-env NAME (or POSTGRES_HOST, POSTGRES_USER, ...)"
@@ -210,10 +220,21 @@ fn from_parts(driver: DriverKind, flags: &DbFlags, env: &Env, read_file: ReadFil
     let dsn = match driver {
         DriverKind::Postgres => pg_url_from_parts(host, port, user, password.as_deref(), name, &params),
         DriverKind::ClickHouse => {
-            ch_url_from_parts(ChScheme::Http, host, port, user, password.as_deref(), name, &params)
+            let url = ch_url_from_parts(ChScheme::Http, host, port, user, password.as_deref(), name, &params);
+            // A native-protocol port (CLICKHOUSE_PORT=9000 in our users' Jobs) makes it a clickhouse:// DSN,
+            // which the driver maps to the HTTP port exactly as it maps one given whole.
+            match port {
+                Some(9000 | 9440) => url.replacen("http://", "clickhouse://", 1),
+                _ => url,
+            }
         }
     };
-    Ok(Database::new(driver, dsn, "the --db-* parts"))
+    let origin = match (flags.has_parts(), driver) {
+        (true, _) => "the --db-* flags",
+        (false, DriverKind::Postgres) => "the POSTGRES_* variables",
+        (false, DriverKind::ClickHouse) => "the CLICKHOUSE_* variables",
+    };
+    Ok(Database::new(driver, dsn, origin))
 }
 
 /// The password in a file: its whole content less one trailing newline (`echo` adds one; a Kubernetes

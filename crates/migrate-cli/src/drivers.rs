@@ -79,6 +79,24 @@ impl Target {
         }
     }
 
+    /// The log line naming the database before a run connects: driver, redacted DSN, where it came from,
+    /// and a native ClickHouse port that was mapped to the HTTP one.
+    pub(crate) fn describe(&self, origin: &str) -> String {
+        match self {
+            Target::Postgres(spec) => format!("using PostgreSQL {} (from {origin})", spec.redacted()),
+            Target::ClickHouse(spec) => {
+                let mapped = match spec.native_port {
+                    Some(native) => format!(
+                        "; native port {native} mapped to HTTP port {}, the interface this client speaks",
+                        spec.port
+                    ),
+                    None => String::new(),
+                };
+                format!("using ClickHouse {} (from {origin}{mapped})", spec.redacted())
+            }
+        }
+    }
+
     /// The server, password redacted.
     pub(crate) fn redacted(&self) -> String {
         match self {

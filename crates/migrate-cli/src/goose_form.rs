@@ -159,7 +159,11 @@ impl RawGoose {
                 _ => {
                     let driver = DriverKind::from_name(&positional[0])
                         .ok_or_else(|| CliError::failed(format!("{:?}: unknown dialect", positional[0])))?;
-                    Some(Database::new(driver, positional[1].clone(), "DBSTRING"))
+                    let origin = match env.non_empty("GOOSE_DBSTRING") {
+                        Some(_) => "GOOSE_DBSTRING",
+                        None => "the DBSTRING argument",
+                    };
+                    Some(Database::new(driver, positional[1].clone(), origin))
                 }
             };
             (command, database)

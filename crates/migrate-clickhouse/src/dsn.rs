@@ -116,6 +116,9 @@ pub struct ChConnSpec {
     pub cluster: Option<String>,
     /// clickhouse-go client keys and `x-` keys that were recognised but have no effect, in order.
     pub ignored_params: Vec<(String, String)>,
+    /// The native-protocol port the DSN named (9000 or 9440) when it was mapped to [`ChConnSpec::port`],
+    /// so a caller can say so: the HTTP interface is what this client speaks.
+    pub native_port: Option<u16>,
 }
 
 /// The transport of the HTTP interface.
@@ -470,6 +473,10 @@ impl RawDsn {
                 Some(port) => Ok(port),
             }
         };
+        let native_port = match hosts.first().and_then(|entry| entry.port) {
+            Some(port @ (9000 | 9440)) if native && self.http_port.is_none() => Some(port),
+            _ => None,
+        };
         let mut resolved = Vec::with_capacity(hosts.len());
         for entry in hosts {
             let host = if entry.host.is_empty() { "localhost".to_owned() } else { entry.host };
@@ -496,6 +503,7 @@ impl RawDsn {
             settings: self.settings,
             cluster: self.cluster,
             ignored_params: self.ignored_params,
+            native_port,
         })
     }
 }

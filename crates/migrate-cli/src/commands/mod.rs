@@ -55,28 +55,32 @@ fn migrations(settings: &Settings) -> Result<Vec<Migration>, CliError> {
 async fn migrations_and_connection(
     settings: &Settings,
     env: &Env,
+    out: &Output,
 ) -> Result<(Vec<Migration>, DriverKind, Box<dyn Driver>), CliError> {
     let dir = settings.dir.clone();
     let reading = tokio::task::spawn_blocking(move || resolve(&DirectorySource::new(dir), &[]));
-    let connected = connect(settings, env).await;
+    let connected = connect(settings, env, out).await;
     let migrations =
         reading.await.map_err(|error| CliError::failed(format!("reading the migrations failed: {error}")))??;
     let (kind, driver) = connected?;
     Ok((migrations, kind, driver))
 }
 
-/// The database the settings name, parsed.
-fn target(settings: &Settings, env: &Env) -> Result<(DriverKind, Target), CliError> {
+/// The database the settings name, parsed, and logged (redacted, with where it came from) before anything
+/// connects to it.
+fn target(settings: &Settings, env: &Env, out: &Output) -> Result<(DriverKind, Target), CliError> {
     let database = settings
         .database
         .as_ref()
         .ok_or_else(|| CliError::Usage(format!("{} needs a database", settings.command.name())))?;
-    Ok((database.driver, Target::parse(database.driver, database.dsn(), env)?))
+    let target = Target::parse(database.driver, database.dsn(), env)?;
+    out.log(&target.describe(database.origin));
+    Ok((database.driver, target))
 }
 
 /// Connects to the database the settings name.
-async fn connect(settings: &Settings, env: &Env) -> Result<(DriverKind, Box<dyn Driver>), CliError> {
-    let (kind, target) = target(settings, env)?;
+async fn connect(settings: &Settings, env: &Env, out: &Output) -> Result<(DriverKind, Box<dyn Driver>), CliError> {
+    let (kind, target) = target(settings, env, out)?;
     let options = OpenOptions {
         table: &settings.table,
         lock_wait: settings.lock_wait,

@@ -13,7 +13,7 @@ use crate::output::{go_duration, live, Output, Style};
 use crate::settings::Settings;
 
 pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &Output) -> Result<ExitCode, CliError> {
-    let (migrations, kind, mut driver) = migrations_and_connection(settings, env).await?;
+    let (migrations, kind, mut driver) = migrations_and_connection(settings, env, out).await?;
     let request = PlanRequest { command, allow_missing: settings.allow_missing, no_versioning: settings.no_versioning };
     if settings.dry_run {
         return dry_run::show(driver.as_mut(), kind, &migrations, &request, settings, env, out).await;

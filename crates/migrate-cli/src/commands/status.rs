@@ -13,7 +13,7 @@ use crate::output::Output;
 use crate::settings::Settings;
 
 pub(crate) async fn status(settings: &Settings, env: &Env, out: &Output) -> Result<ExitCode, CliError> {
-    let (migrations, _, mut driver) = migrations_and_connection(settings, env).await?;
+    let (migrations, _, mut driver) = migrations_and_connection(settings, env, out).await?;
     let read_failed = |error| CliError::failed(format!("reading the version table failed: {error}"));
     let rows = if settings.no_versioning {
         None
@@ -43,7 +43,7 @@ pub(crate) async fn version(settings: &Settings, env: &Env, out: &Output) -> Res
     let version = if settings.no_versioning {
         migrations(settings)?.last().map_or(0, |m| m.version().get())
     } else {
-        let (_, mut driver) = connect(settings, env).await?;
+        let (_, mut driver) = connect(settings, env, out).await?;
         let rows = driver
             .list_applied()
             .await

@@ -20,7 +20,7 @@ const PAUSE: Duration = Duration::from_millis(500);
 const REPEAT_LOG: Duration = Duration::from_secs(10);
 
 pub(crate) async fn wait(settings: &Settings, env: &Env, out: &Output) -> Result<ExitCode, CliError> {
-    let (_, target) = target(settings, env)?;
+    let (_, target) = target(settings, env, out)?;
     let timeout = settings.timeout.unwrap_or(DEFAULT_WAIT);
     let started = Instant::now();
     let shown = target.redacted();
@@ -51,10 +51,12 @@ pub(crate) async fn wait(settings: &Settings, env: &Env, out: &Output) -> Result
                 go_duration(timeout)
             )));
         }
-        let repeat = last.as_ref().is_none_or(|(previous, at)| *previous != error || at.elapsed() >= REPEAT_LOG);
+        // Compared without digits: near the end each attempt's bound shrinks, and a timeout error quotes it.
+        let key: String = error.chars().filter(|c| !c.is_ascii_digit()).collect();
+        let repeat = last.as_ref().is_none_or(|(previous, at)| *previous != key || at.elapsed() >= REPEAT_LOG);
         if repeat {
             out.log(&format!("migrate: waiting for {shown}: {error}"));
-            last = Some((error, Instant::now()));
+            last = Some((key, Instant::now()));
         }
         tokio::time::sleep(PAUSE.min(timeout.saturating_sub(started.elapsed()))).await;
     }

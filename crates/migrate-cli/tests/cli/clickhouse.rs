@@ -175,3 +175,45 @@ fn cluster_mode_up_through_one_host_status_and_down_through_the_other() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     post(&a, &format!("DROP DATABASE IF EXISTS {name} ON CLUSTER {cluster}"));
 }
+
+/// Our users' Job environment names the native port (CLICKHOUSE_PORT=9000): from the variables, from
+/// `--db-port` and in a clickhouse:// DSN it maps to the HTTP port, and the target line says so.
+#[test]
+fn native_ports_map_to_http_everywhere() {
+    let url = ch_url();
+    let host = url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.strip_suffix(":8123/"))
+        .unwrap_or_else(|| panic!("this test needs the server's HTTP interface on port 8123, not {url}"));
+    let db = ChDb::new("native_port");
+    let dir = fixture("clickhouse");
+    let dir = dir.to_str().unwrap();
+    let mapped = "native port 9000 mapped to HTTP port 8123";
+    let vars = [
+        ("CLICKHOUSE_HOST", host),
+        ("CLICKHOUSE_PORT", "9000"),
+        ("CLICKHOUSE_USERNAME", "default"),
+        ("CLICKHOUSE_DATABASE", db.name.as_str()),
+    ];
+    let run = migrate(&["status", "--dir", dir], &vars).expect(0);
+    let line = run.stderr.lines().next().unwrap_or_default();
+    assert!(line.contains(&format!("using ClickHouse http://default@{host}:8123/{}", db.name)), "{line}");
+    assert!(line.contains(&format!("(from the CLICKHOUSE_* variables; {mapped}")), "{line}");
+
+    let flags = ["status", "--dir", dir, "--driver", "clickhouse", "--db-host", host, "--db-port", "9000"];
+    let run = migrate(&[&flags[..], &["--db-name", &db.name]].concat(), &[]).expect(0);
+    assert!(run.stderr.contains(&format!("(from the --db-* flags; {mapped}")), "{}", run.stderr);
+
+    let dsn = format!("clickhouse://{host}:9000/{}", db.name);
+    let run = migrate(&["-dir", dir, "clickhouse", &dsn, "status"], &[]).expect(0);
+    assert!(run.stderr.contains(&format!("(from the DBSTRING argument; {mapped}")), "{}", run.stderr);
+    drop(db);
+}
+
+/// Both drivers' variables set and nothing else to decide: refused, not guessed.
+#[test]
+fn both_drivers_variables_are_refused() {
+    let vars = [("POSTGRES_HOST", "pg"), ("CLICKHOUSE_HOST", "ch")];
+    let run = migrate(&["status", "--dir", "."], &vars).expect(2);
+    assert!(run.stderr.contains("both POSTGRES_HOST and CLICKHOUSE_HOST are set: pass --driver"), "{}", run.stderr);
+}

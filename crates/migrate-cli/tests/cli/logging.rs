@@ -39,3 +39,18 @@ async fn a_driver_warning_is_printed() {
     assert!(run.stderr.contains("warning: the DSN lists several hosts; only the first is used"), "{}", run.stderr);
     db.drop_db().await;
 }
+
+/// A server that accepts TCP connections but never answers: every attempt times out, each with a
+/// shorter bound near the end, and the unchanged error is logged once, not once per attempt.
+#[test]
+fn wait_logs_an_unchanged_error_once() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let url = format!("postgres://u@127.0.0.1:{port}/db?sslmode=disable");
+    let run = migrate(&["wait", "--timeout", "6500ms", "--database-url", &url], &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let waiting = run.stderr.lines().filter(|l| l.contains("migrate: waiting for")).count();
+    assert_eq!(waiting, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("gave up waiting for"), "{}", run.stderr);
+    drop(listener);
+}
