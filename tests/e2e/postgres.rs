@@ -509,7 +509,8 @@ async fn connects_with_libpq_key_value_dsns_sockets_and_pg_environment() {
 async fn errors_without_a_position_still_name_their_statement() {
     let db = TestDb::new("noposition").await;
     let dir = TempDir::new("noposition");
-    // A unique violation carries no error position: the driver finds the statement by replaying.
+    // A unique violation carries no error position: the driver finds the statement by counting the
+    // commands the server completed before it.
     dir.write(
         "00001_dupes.sql",
         "-- +goose Up\nCREATE TABLE u (id int PRIMARY KEY);\nINSERT INTO u VALUES (1);\n\nINSERT INTO u VALUES (2);\nINSERT INTO u\n  VALUES (1);\nINSERT INTO u VALUES (3);\n-- +goose Down\nDROP TABLE u;\n",
@@ -519,8 +520,107 @@ async fn errors_without_a_position_still_name_their_statement() {
     let RunErrorKind::Statement { index, line, source, .. } = &error.kind else { panic!("{error}") };
     assert_eq!((*index, *line), (4, 6), "{error}");
     assert!(source.to_string().starts_with("SQLSTATE 23505"), "{source}");
-    assert!(!db.has_table("u").await, "the replay never commits");
+    assert!(!db.has_table("u").await);
     assert_eq!(db.versions().await, ["0:true"]);
+    db.drop_db().await;
+}
+
+/// Finding the failing statement never runs anything twice: a sequence (which no rollback resets) moves
+/// once, and a block holding several commands or none still maps the failure to the right statement.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_statement_runs_once() {
+    let db = TestDb::new("runs_once").await;
+    let dir = TempDir::new("runs_once");
+    dir.write("00001_seq.sql", "-- +goose Up\nCREATE SEQUENCE s;\nCREATE TABLE u (id int PRIMARY KEY);\n");
+    dir.write(
+        "00002_dupes.sql",
+        "-- +goose Up\nSELECT nextval('s');\n-- +goose StatementBegin\nINSERT INTO u VALUES (1); SELECT nextval('s');\n\
+         -- +goose StatementEnd\nINSERT INTO u VALUES (length($$;$$) + 1); -- two\nINSERT INTO u\n  VALUES (1);\n\
+         SELECT nextval('s');\n",
+    );
+    let mut driver = db.driver(PgConfig::default()).await;
+    let error = run(&mut driver, &load(&dir.0), Command::Up).await.unwrap_err();
+    let RunErrorKind::Statement { index, line, source, .. } = &error.kind else { panic!("{error}") };
+    assert!(source.to_string().starts_with("SQLSTATE 23505"), "{source}");
+    assert_eq!((*index, *line), (4, 7), "{error}");
+    assert_eq!(db.column("SELECT last_value::text FROM s").await, ["2"], "each nextval ran once");
+    assert_eq!(db.column("SELECT count(*)::text FROM u").await, ["0"]);
+    db.drop_db().await;
+}
+
+/// A failed CREATE INDEX CONCURRENTLY leaves an INVALID index; the rerun with IF NOT EXISTS must not record
+/// the migration as applied over it, and both failures say how to fix it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_concurrent_index_is_never_recorded_as_applied() {
+    let db = TestDb::new("invalid_index").await;
+    let dir = TempDir::new("invalid_index");
+    dir.write("00001_t.sql", "-- +goose Up\nCREATE TABLE t (a int);\nINSERT INTO t VALUES (1), (1);\n");
+    dir.write(
+        "00002_idx.sql",
+        "-- +goose NO TRANSACTION\n-- +goose Up\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_a ON t (a);\n",
+    );
+    let mut driver = db.driver(PgConfig::default()).await;
+    let error = run(&mut driver, &load(&dir.0), Command::Up).await.unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("00002_idx.sql:3") && text.contains("SQLSTATE 23505"), "{text}");
+    assert!(text.contains("it left the INVALID index t_a: drop it with DROP INDEX CONCURRENTLY t_a;"), "{text}");
+    // The rerun: IF NOT EXISTS skips the INVALID index, and that is refused, not recorded.
+    let mut driver = db.driver(PgConfig::default()).await;
+    let error = run(&mut driver, &load(&dir.0), Command::Up).await.unwrap_err();
+    let RunErrorKind::Statement { line, source, .. } = &error.kind else { panic!("{error}") };
+    assert_eq!(*line, 3, "{error}");
+    assert!(source.to_string().starts_with("index t_a is INVALID"), "{source}");
+    assert_eq!(db.versions().await, ["0:true", "1:true"]);
+    // Fixed as the message says: it applies, with a valid index.
+    db.exec("DROP INDEX CONCURRENTLY t_a").await;
+    db.exec("DELETE FROM t WHERE ctid = (SELECT max(ctid) FROM t)").await;
+    run(&mut driver, &load(&dir.0), Command::Up).await.unwrap();
+    assert_eq!(db.column("SELECT indisvalid::text FROM pg_index WHERE indexrelid = 't_a'::regclass").await, ["true"]);
+    assert_eq!(db.versions().await, ["0:true", "1:true", "2:true"]);
+    db.drop_db().await;
+}
+
+/// The connection dropped while a statement runs: the error names that statement and says the connection
+/// was lost, in a transaction and outside one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_connection_names_the_running_statement() {
+    let db = TestDb::new("lost_connection").await;
+    for (label, header) in [("transaction", ""), ("no transaction", "-- +goose NO TRANSACTION\n")] {
+        let dir = TempDir::new("lost_connection");
+        dir.write(
+            "00001_slow.sql",
+            &format!("{header}-- +goose Up\nCREATE TABLE IF NOT EXISTS x (id int);\nSELECT pg_sleep(30);\n"),
+        );
+        let killer = {
+            let db_name = db.name.clone();
+            let admin = db.connect().await;
+            tokio::spawn(async move {
+                let mut admin = admin;
+                for _ in 0..200 {
+                    let killed: Vec<(bool,)> = sqlx::query_as(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                         WHERE datname = $1 AND query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()",
+                    )
+                    .bind(&db_name)
+                    .fetch_all(&mut admin)
+                    .await
+                    .unwrap();
+                    if !killed.is_empty() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                panic!("the migration never started");
+            })
+        };
+        let mut driver = db.driver(PgConfig::default()).await;
+        let error = run(&mut driver, &load(&dir.0), Command::Up).await.unwrap_err();
+        killer.await.unwrap();
+        let RunErrorKind::Statement { index, line, source, .. } = &error.kind else { panic!("{label}: {error}") };
+        let expected_line = 3 + header.lines().count();
+        assert_eq!((*index, *line), (2, expected_line), "{label}: {error}");
+        assert!(source.to_string().contains("terminating connection"), "{label}: {source}");
+    }
     db.drop_db().await;
 }
 

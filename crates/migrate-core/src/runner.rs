@@ -38,7 +38,9 @@ pub enum RunEvent<'a> {
         /// The step.
         step: &'a PlanStep<'a>,
     },
-    /// A statement is about to be sent (outside a transaction) or is part of the transaction being sent.
+    /// A statement is about to be sent (outside a transaction), or was sent as part of its migration's
+    /// transaction: those are reported once the driver answers, and only the statements that ran (a failed
+    /// transaction reports the statements up to and including the one that failed).
     Statement {
         /// The step.
         step: &'a PlanStep<'a>,
@@ -56,6 +58,8 @@ pub enum RunEvent<'a> {
         step: &'a PlanStep<'a>,
         /// How long it ran.
         duration: Duration,
+        /// The 0-based index of the statement that failed, when a statement did.
+        statement: Option<usize>,
     },
 }
 
@@ -263,7 +267,11 @@ pub async fn run(
         let duration = started.elapsed();
         span.record("duration_ms", duration.as_secs_f64() * 1000.0);
         if let Err(kind) = outcome {
-            on_event(RunEvent::MigrationFailed { step, duration });
+            let statement = match &kind {
+                RunErrorKind::Statement { index, .. } => index.checked_sub(1),
+                _ => None,
+            };
+            on_event(RunEvent::MigrationFailed { step, duration, statement });
             tracing::warn!(
                 target: RUN_EVENT_TARGET,
                 version = step.version().get(),
@@ -363,10 +371,15 @@ async fn run_step(
         None => bookkeeping(failure.error),
     };
     if in_transaction {
-        for index in 0..statements.len() {
+        let executed = driver.execute_in_transaction(statements, record).await;
+        let ran = match &executed {
+            Err(StatementFailure { statement: Some(index), .. }) => (index + 1).min(statements.len()),
+            _ => statements.len(),
+        };
+        for index in 0..ran {
             on_event(RunEvent::Statement { step, index });
         }
-        return driver.execute_in_transaction(statements, record).await.map_err(failure);
+        return executed.map_err(failure);
     }
     let keeps_progress = driver.keeps_progress() && step.record;
     let (start, mut hasher) = match previous {

@@ -7,6 +7,8 @@
 
 use migrate_core::Statement;
 
+use crate::sql_text::command_count;
+
 /// Joined statements stop growing past this many bytes: a 50 MB migration takes 13 round trips. Measured
 /// on one: 4 MB batches ran it about 10% faster than 1 MB ones, for 9 MB more peak memory (1.43x the
 /// file in all); 8 MB ones gained nothing more and took the peak past 1.7x.
@@ -28,8 +30,8 @@ pub(crate) struct Batch {
 /// Where a server error position points.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum ErrorSite {
-    /// Inside statement `index`, at this 1-based character position of its text.
-    Statement { index: usize, position: usize },
+    /// Inside statement `index`, at this 1-based character position of its text when the server gave one.
+    Statement { index: usize, position: Option<usize> },
     /// In the transaction prefix or the bookkeeping.
     Bookkeeping,
 }
@@ -70,8 +72,40 @@ impl Batch {
     }
 
     /// The statements this batch holds.
+    #[cfg(test)]
     pub(crate) fn statement_range(&self) -> Option<(usize, usize)> {
         Some((self.starts.first()?.1, self.starts.last()?.1))
+    }
+
+    /// The site of a failure that came without a position, from how many commands of the batch completed
+    /// before it (the server answers each with a CommandComplete): the statement that was running, or the
+    /// transaction prefix or bookkeeping. Nothing is sent again to find it.
+    pub(crate) fn site_after(&self, completed: usize) -> ErrorSite {
+        let Some(&(first_start, _)) = self.starts.first() else {
+            return ErrorSite::Bookkeeping;
+        };
+        let mut commands = command_count(&self.sql[..first_start]);
+        if completed < commands {
+            return ErrorSite::Bookkeeping;
+        }
+        for (slot, &(start, index)) in self.starts.iter().enumerate() {
+            let end = self.starts.get(slot + 1).map_or(self.statements_end, |&(next, _)| next);
+            commands += command_count(&self.sql[start..end]);
+            if completed < commands {
+                return ErrorSite::Statement { index, position: None };
+            }
+        }
+        ErrorSite::Bookkeeping
+    }
+
+    /// How many commands the bookkeeping after the statements holds (the version row, `COMMIT`).
+    pub(crate) fn bookkeeping_commands(&self) -> usize {
+        command_count(&self.sql[self.statements_end..])
+    }
+
+    /// How many commands the whole batch holds.
+    pub(crate) fn commands(&self) -> usize {
+        command_count(&self.sql)
     }
 
     /// Maps a 1-based character position in `sql` (as PostgreSQL reports it) to its site.
@@ -87,7 +121,7 @@ impl Batch {
             return ErrorSite::Bookkeeping;
         };
         let position = self.sql[start..byte].chars().count() + 1;
-        ErrorSite::Statement { index, position }
+        ErrorSite::Statement { index, position: Some(position) }
     }
 }
 
@@ -106,11 +140,40 @@ mod tests {
         assert_eq!(next, 3);
         assert_eq!(batch.sql, "BEGIN;\nSELECT 1;\n;\nSELECT é -- no semicolon\n;\nSELECT bad;\n;\nCOMMIT");
         let char_position = |needle: &str| batch.sql[..batch.sql.find(needle).unwrap()].chars().count() + 1;
-        assert_eq!(batch.site(char_position("bad")), ErrorSite::Statement { index: 2, position: 8 });
-        assert_eq!(batch.site(char_position("é")), ErrorSite::Statement { index: 1, position: 8 });
+        assert_eq!(batch.site(char_position("bad")), ErrorSite::Statement { index: 2, position: Some(8) });
+        assert_eq!(batch.site(char_position("é")), ErrorSite::Statement { index: 1, position: Some(8) });
         assert_eq!(batch.site(char_position("COMMIT")), ErrorSite::Bookkeeping);
         assert_eq!(batch.site(1), ErrorSite::Bookkeeping);
         assert_eq!(batch.statement_range(), Some((0, 2)));
+    }
+
+    #[test]
+    fn completed_commands_map_back_to_statements() {
+        let statements = [
+            Statement::new("SELECT 1;", 2),
+            Statement::new("-- a comment-only statement", 3),
+            Statement::new("SELECT 2; SELECT 3;", 4),
+            Statement::new("SELECT 4", 5),
+        ];
+        let (batch, _) = Batch::build("BEGIN;SET LOCAL lock_timeout = 5;\n", &statements, 0, "INSERT 1;\nCOMMIT");
+        // BEGIN and SET complete, then statement 0 (1 command), 2 (2 commands), 3, the row and COMMIT.
+        let sites: Vec<ErrorSite> = (0..9).map(|completed| batch.site_after(completed)).collect();
+        let at = |index| ErrorSite::Statement { index, position: None };
+        assert_eq!(
+            sites,
+            [
+                ErrorSite::Bookkeeping,
+                ErrorSite::Bookkeeping,
+                at(0),
+                at(2),
+                at(2),
+                at(3),
+                ErrorSite::Bookkeeping,
+                ErrorSite::Bookkeeping,
+                ErrorSite::Bookkeeping,
+            ]
+        );
+        assert_eq!((batch.commands(), batch.bookkeeping_commands()), (8, 2));
     }
 
     #[test]

@@ -12,7 +12,8 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{AssertSqlSafe, Connection};
 
 use crate::batch::{Batch, ErrorSite};
-use crate::error::{position, sqlstate, PgError, ServerError};
+use crate::error::{lost_connection, position, sqlstate, PgError, ServerError};
+use crate::sql_text::{self, ConcurrentIndex};
 use crate::table::{TableName, VersionTableSql};
 use crate::version_row::applied_row;
 
@@ -120,6 +121,35 @@ impl PgDriver {
         }
     }
 
+    /// Sends a multi-statement simple query; on failure, also how many of its commands completed first.
+    async fn counting(&mut self, sql: &str) -> Result<(), (sqlx::Error, usize)> {
+        use futures_util::StreamExt;
+        let connection = self.connection.as_mut().ok_or((sqlx::Error::PoolClosed, 0))?;
+        let mut answers = sqlx::raw_sql(AssertSqlSafe(sql)).execute_many(connection);
+        let mut completed = 0;
+        while let Some(answer) = answers.next().await {
+            match answer {
+                Ok(_) => completed += 1,
+                Err(error) => return Err((error, completed)),
+            }
+        }
+        Ok(())
+    }
+
+    /// The index's name when it exists and is INVALID (`pg_index.indisvalid` false). A failed check
+    /// (the connection gone, say) reads as "not known to be invalid": the statement's own result stands.
+    async fn invalid_index(&mut self, regclass: &str) -> Option<String> {
+        let connection = self.connection.as_mut()?;
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT i.indexrelid::regclass::text FROM pg_index i WHERE i.indexrelid = to_regclass($1) AND NOT i.indisvalid",
+        )
+        .bind(regclass)
+        .fetch_optional(connection)
+        .await
+        .ok()?;
+        row.map(|(name,)| name)
+    }
+
     async fn simple(&mut self, sql: &str) -> Result<(), sqlx::Error> {
         let connection = self.connection.as_mut().ok_or(sqlx::Error::PoolClosed)?;
         sqlx::raw_sql(AssertSqlSafe(sql)).execute(connection).await.map(|_| ())
@@ -221,17 +251,37 @@ impl VersionStore for PgDriver {
 
 #[async_trait]
 impl Executor for PgDriver {
+    /// Sends one statement (NO TRANSACTION migrations). A concurrent index build is checked afterwards:
+    /// `CREATE INDEX CONCURRENTLY IF NOT EXISTS` succeeds over the INVALID index an earlier failed build
+    /// left, which must not be recorded as applied; a failed build says which index it left INVALID.
     async fn execute(&mut self, statement: &Statement<'_>) -> Result<(), StatementFailure> {
-        self.simple(statement.text())
-            .await
-            .map_err(|error| StatementFailure::new(None, position(&error), Box::new(ServerError::new(error))))
+        let concurrent = sql_text::concurrent_index(statement.text());
+        let sent = self.simple(statement.text()).await;
+        let invalid = match &concurrent {
+            Some(ConcurrentIndex { regclass: Some(regclass) }) => self.invalid_index(regclass).await,
+            _ => None,
+        };
+        match (sent, invalid) {
+            (Ok(()), None) => Ok(()),
+            (Ok(()), Some(index)) => Err(StatementFailure::new(None, None, Box::new(PgError::InvalidIndex { index }))),
+            (Err(error), invalid) => {
+                let mut failure = ServerError::new(error);
+                match (&concurrent, invalid) {
+                    (_, Some(index)) => failure = failure.with_invalid_index_note(Some(&index)),
+                    (Some(ConcurrentIndex { regclass: None }), None) => failure = failure.with_invalid_index_note(None),
+                    _ => {}
+                }
+                let position = position(failure.source_error());
+                Err(StatementFailure::new(None, position, Box::new(failure)))
+            }
+        }
     }
 
     /// Sends the whole migration in as few round trips as possible: `BEGIN`, the statements and the
     /// version row with `COMMIT` in batches of multi-statement simple queries (one round trip for a small
-    /// migration). A failure is mapped back to its statement through the server's error position; when the
-    /// server gives none, the migration is replayed one statement at a time in a transaction that is always
-    /// rolled back, to find the statement that fails.
+    /// migration). A failure is mapped back to its statement through the server's error position, or, when
+    /// it gives none, through the number of commands the server completed before it: nothing is ever
+    /// sent a second time to find the statement.
     async fn execute_in_transaction(
         &mut self,
         statements: &[Statement<'_>],
@@ -245,9 +295,9 @@ impl Executor for PgDriver {
         let mut next = 0;
         loop {
             let (batch, after) = Batch::build(if next == 0 { &prefix } else { "" }, statements, next, &suffix);
-            if let Err(error) = self.simple(&batch.sql).await {
+            if let Err((error, completed)) = self.counting(&batch.sql).await {
                 self.abandon_transaction().await;
-                return Err(self.locate_failure(statements, &batch, error).await);
+                return Err(locate_failure(&batch, error, completed));
             }
             if after == statements.len() {
                 return Ok(());
@@ -257,45 +307,26 @@ impl Executor for PgDriver {
     }
 }
 
-impl PgDriver {
-    async fn locate_failure(
-        &mut self,
-        statements: &[Statement<'_>],
-        batch: &Batch,
-        error: sqlx::Error,
-    ) -> StatementFailure {
-        let failure = |index: Option<usize>, position: Option<usize>, error: sqlx::Error| {
-            StatementFailure::new(index, position, Box::new(ServerError::new(error)))
-        };
-        if let Some(position) = position(&error) {
-            return match batch.site(position) {
-                ErrorSite::Statement { index, position } => failure(Some(index), Some(position), error),
-                ErrorSite::Bookkeeping => failure(None, None, error),
-            };
+/// The statement a failed batch stopped at, from the error's position or the commands completed before
+/// it; a lost connection during `COMMIT` is said to leave the outcome unknown.
+fn locate_failure(batch: &Batch, error: sqlx::Error, completed: usize) -> StatementFailure {
+    let site = match position(&error) {
+        Some(position) => batch.site(position),
+        None => batch.site_after(completed),
+    };
+    match site {
+        ErrorSite::Statement { index, position } => {
+            StatementFailure::new(Some(index), position, Box::new(ServerError::new(error)))
         }
-        let Some((first, last)) = batch.statement_range() else {
-            return failure(None, None, error);
-        };
-        // One statement and no bookkeeping after it: nothing else in the batch can have failed.
-        if first == last && !batch.has_bookkeeping() {
-            return failure(Some(first), None, error);
+        ErrorSite::Bookkeeping => {
+            // Everything but COMMIT completed and then the connection went: the server may have committed.
+            let commit_unknown = lost_connection(&error)
+                && batch.has_bookkeeping()
+                && completed + 1 == batch.commands()
+                && batch.bookkeeping_commands() > 0;
+            let error = if commit_unknown { ServerError::commit_unknown(error) } else { ServerError::new(error) };
+            StatementFailure::new(None, None, Box::new(error))
         }
-        // No position: replay up to the failing batch one statement at a time, never committing.
-        let begin = format!("BEGIN;{}", self.transaction_settings);
-        if self.simple(&begin).await.is_err() {
-            self.abandon_transaction().await;
-            return failure(None, None, error);
-        }
-        for (index, statement) in statements.iter().enumerate().take(last + 1) {
-            if let Err(replayed) = self.simple(statement.text()).await {
-                let position = position(&replayed);
-                self.abandon_transaction().await;
-                return failure(Some(index), position, replayed);
-            }
-        }
-        self.abandon_transaction().await;
-        // Every statement ran alone: the failure was the version row or COMMIT.
-        failure(None, None, error)
     }
 }
 

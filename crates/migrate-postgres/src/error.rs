@@ -47,6 +47,13 @@ pub enum PgError {
         /// The advisory-lock key.
         key: i64,
     },
+    /// A concurrent index build left (or kept) an INVALID index, which the planner would never use and
+    /// a rerun with `IF NOT EXISTS` would silently keep.
+    #[error("index {index} is INVALID (a CREATE INDEX CONCURRENTLY failed part-way and left it; IF NOT EXISTS then keeps it): drop it with DROP INDEX CONCURRENTLY {index}; and run again")]
+    InvalidIndex {
+        /// The index, as `regclass` prints it.
+        index: String,
+    },
     /// The connection was closed after a failure, to release the session lock.
     #[error("the connection was closed after an earlier failure")]
     Closed,
@@ -69,9 +76,24 @@ pub(crate) fn describe(error: &sqlx::Error) -> String {
                     text.push_str(&format!(" ({})", extras.join("; ")));
                 }
             }
+            if lost_connection(error) {
+                text.push_str(" (the server closed the connection)");
+            }
             text
         }
+        other if lost_connection(other) => format!("the connection to the server was lost ({other})"),
         other => other.to_string(),
+    }
+}
+
+/// Whether the error means the connection is gone (so the server ended the session and rolled back any
+/// open transaction).
+pub(crate) fn lost_connection(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::PoolClosed => true,
+        // admin_shutdown, crash_shutdown, cannot_connect_now: FATAL, and the server closes the session.
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("57P01" | "57P02" | "57P03")),
+        _ => false,
     }
 }
 
@@ -86,6 +108,36 @@ pub struct ServerError {
 impl ServerError {
     pub(crate) fn new(source: sqlx::Error) -> ServerError {
         ServerError { sqlstate: sqlstate(&source), text: describe(&source), source }
+    }
+
+    /// The connection went after every command but `COMMIT` completed: the server may have committed.
+    pub(crate) fn commit_unknown(source: sqlx::Error) -> ServerError {
+        let mut error = ServerError::new(source);
+        error.text = format!(
+            "{} while COMMIT was on its way: whether the migration committed is unknown; run status before \
+             running again",
+            error.text
+        );
+        error
+    }
+
+    /// A failed concurrent index build: names the INVALID index it left, or says where to look.
+    pub(crate) fn with_invalid_index_note(mut self, invalid: Option<&str>) -> ServerError {
+        match invalid {
+            Some(index) => self.text.push_str(&format!(
+                "; it left the INVALID index {index}: drop it with DROP INDEX CONCURRENTLY {index}; before running again"
+            )),
+            None => self.text.push_str(
+                "; a failed concurrent index build leaves an INVALID index: find it with SELECT indexrelid::regclass \
+                 FROM pg_index WHERE NOT indisvalid, and drop it with DROP INDEX CONCURRENTLY before running again",
+            ),
+        }
+        self
+    }
+
+    /// The client's error.
+    pub(crate) fn source_error(&self) -> &sqlx::Error {
+        &self.source
     }
 
     /// The SQLSTATE code, when the server sent one.

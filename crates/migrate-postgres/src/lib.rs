@@ -14,6 +14,7 @@ mod batch;
 mod driver;
 pub mod dsn;
 mod error;
+mod sql_text;
 mod table;
 mod version_row;
 

@@ -59,9 +59,13 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
             let style = if result.empty { Style::Yellow } else { Style::Green };
             out.log(&format!("{}{pad}{} ({})", out.paint(style, label), result.name, go_duration(result.duration)));
         }
-        RunEvent::MigrationFailed { .. } => {
+        RunEvent::MigrationFailed { step, statement, .. } => {
             if let Some(live) = &live {
                 live.stop();
+            }
+            if let Some(statement) = statement.filter(|_| verbose) {
+                let line = step.statements().get(statement).map_or(0, |s| s.line());
+                grey(&format!("Stopped at statement {} (line {line}): it failed", statement + 1));
             }
             if verbose && in_transaction {
                 grey("Rollback transaction");

@@ -54,3 +54,20 @@ fn wait_logs_an_unchanged_error_once() {
     assert!(run.stderr.contains("gave up waiting for"), "{}", run.stderr);
     drop(listener);
 }
+
+/// `-v` in a transaction prints the statements that ran, marks the one that failed, and nothing after it.
+#[tokio::test]
+async fn verbose_prints_only_what_ran() {
+    let db = TestDb::new("log_verbose_fail").await;
+    let dir = crate::support::TempDir::new("log_verbose_fail");
+    dir.write(
+        "00001_three.sql",
+        "-- +goose Up\nCREATE TABLE v (id int PRIMARY KEY);\nINSERT INTO v VALUES (1), (1);\nINSERT INTO v VALUES (3);\n",
+    );
+    let run = migrate(&["-v", "-dir", dir.path(), "postgres", &db.url(), "up"], &[("NO_COLOR", "1")]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let mut filters = crate::support::filters(Some(&db));
+    filters.add_filter(&crate::support::regex_escape(dir.path()), "[dir]");
+    filters.bind(|| insta::assert_snapshot!(run.stderr));
+    db.drop_db().await;
+}

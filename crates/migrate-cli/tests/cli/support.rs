@@ -289,6 +289,6 @@ pub(crate) fn stable_json(mut value: serde_json::Value) -> serde_json::Value {
     value
 }
 
-fn regex_escape(text: &str) -> String {
+pub(crate) fn regex_escape(text: &str) -> String {
     text.chars().map(|c| if "\\.+*?()|[]{}^$".contains(c) { format!("\\{c}") } else { c.to_string() }).collect()
 }
