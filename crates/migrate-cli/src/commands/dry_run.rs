@@ -61,7 +61,7 @@ pub(crate) async fn show(
             version_table_exists: table_exists,
             steps,
         };
-        out.stdout(&json::render(&document))?;
+        out.stdout(&json::render(&document, out.secrets()))?;
         return Ok(ExitCode::SUCCESS);
     }
     let mut text = String::new();

@@ -92,7 +92,7 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
             failed: None,
             error: None,
         };
-        out.stdout(&json::render(&document))?;
+        out.stdout(&json::render(&document, out.secrets()))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -28,7 +28,7 @@ pub(crate) async fn status(settings: &Settings, env: &Env, out: &Output) -> Resu
     let entries = migrate::status(&migrations, rows.as_deref(), &progress);
     if settings.json {
         let current = rows.as_deref().map(|rows| current_version(rows).unwrap_or(0));
-        out.stdout(&json::render(&StatusDoc::new(&entries, current)))?;
+        out.stdout(&json::render(&StatusDoc::new(&entries, current), out.secrets()))?;
     } else {
         out.log_lines(&status_lines(&entries));
     }
@@ -53,7 +53,7 @@ pub(crate) async fn version(settings: &Settings, env: &Env, out: &Output) -> Res
     };
     if settings.json {
         let document = VersionDoc { command: "version", ok: true, version, no_versioning: settings.no_versioning };
-        out.stdout(&json::render(&document))?;
+        out.stdout(&json::render(&document, out.secrets()))?;
     } else if settings.no_versioning {
         out.log(&format!("goose: file version {version}"));
     } else {

@@ -86,7 +86,7 @@ pub(crate) fn validate(files: &[String], settings: &Settings, env: &Env, out: &O
     if settings.json {
         let files = documents.iter().map(|(migration, parsed)| FileDoc::new(migration, parsed)).collect();
         let document = ValidateDoc { command: "validate", ok, files, errors: scrubbed(errors.iter(), out) };
-        out.stdout(&json::render(&document))?;
+        out.stdout(&json::render(&document, out.secrets()))?;
         if !ok {
             for error in &document.errors {
                 out.log(&format!("{} {}", out.paint(Style::Red, "migrate validate:"), error.message));

@@ -74,6 +74,7 @@ use migrate::{
 
 use crate::error::CliError;
 use crate::output::Output;
+use crate::redact::Secrets;
 
 /// A statement and the line of its file where it starts.
 #[derive(Debug, Serialize)]
@@ -310,33 +311,54 @@ pub(crate) fn failure_document(command: &'static str, error: &CliError, out: &Ou
     };
     let error_doc = ErrorDoc { message: out.scrub(&error.to_string()).into_owned(), file, line };
     match error {
-        CliError::Run(run) => render(&RunDoc {
-            command,
-            ok: false,
-            dry_run: false,
-            version_before: None,
-            version_after: None,
-            migrations: run.applied.iter().map(MigrationDoc::from).collect(),
-            failed: run.failed.as_ref().map(|(version, name, d)| FailedDoc {
-                version: version.get(),
-                name: name.clone(),
-                direction: d.as_str(),
-            }),
-            error: Some(error_doc),
-        }),
-        _ => render(&FailureDoc { command, ok: false, error: error_doc }),
+        CliError::Run(run) => render(
+            &RunDoc {
+                command,
+                ok: false,
+                dry_run: false,
+                version_before: None,
+                version_after: None,
+                migrations: run.applied.iter().map(MigrationDoc::from).collect(),
+                failed: run.failed.as_ref().map(|(version, name, d)| FailedDoc {
+                    version: version.get(),
+                    name: name.clone(),
+                    direction: d.as_str(),
+                }),
+                error: Some(error_doc),
+            },
+            out.secrets(),
+        ),
+        _ => render(&FailureDoc { command, ok: false, error: error_doc }, out.secrets()),
     }
 }
 
-/// A document as one line of JSON, newline-terminated.
-pub(crate) fn render(document: &impl Serialize) -> String {
+/// A document as one line of JSON, newline-terminated, with every known secret replaced in its values
+/// before they are escaped (a password holding `"` or `\\` would not match once escaped).
+pub(crate) fn render(document: &impl Serialize, secrets: &Secrets) -> String {
+    let rendered = serde_json::to_value(document).and_then(|mut value| {
+        scrub_strings(&mut value, secrets);
+        serde_json::to_string(&value)
+    });
     // Serializing these plain structs cannot fail; if it ever did, an error document still goes out.
-    match serde_json::to_string(document) {
+    match rendered {
         Ok(mut text) => {
             text.push('\n');
             text
         }
         Err(error) => format!("{{\"ok\":false,\"error\":{{\"message\":{:?}}}}}\n", error.to_string()),
+    }
+}
+
+fn scrub_strings(value: &mut serde_json::Value, secrets: &Secrets) {
+    match value {
+        serde_json::Value::String(text) => {
+            if let std::borrow::Cow::Owned(scrubbed) = secrets.scrub(text) {
+                *text = scrubbed;
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|item| scrub_strings(item, secrets)),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(|field| scrub_strings(field, secrets)),
+        _ => {}
     }
 }
 

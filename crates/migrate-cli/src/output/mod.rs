@@ -116,6 +116,11 @@ impl Output {
         }
     }
 
+    /// The secrets this output scrubs.
+    pub(crate) fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
     /// Removes known secrets from text that did not come from a redacting type.
     pub(crate) fn scrub<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
         self.secrets.scrub(text)

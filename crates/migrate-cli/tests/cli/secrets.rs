@@ -155,3 +155,22 @@ fn panics_never_print_the_input() {
     assert!(run.stderr.starts_with("migrate: internal error at crates/migrate-cli/src/lib.rs:"), "{}", run.stderr);
     assert!(!run.stderr.contains("Sup3r-Secret") && !run.stderr.contains("test panic"), "{}", run.stderr);
 }
+
+/// A password holding every character JSON escapes, substituted into a migration by ENVSUB: the JSON
+/// documents show it neither as typed nor escaped.
+#[test]
+fn json_documents_never_show_an_escaped_password() {
+    let password = "q\"uo\\te\tta\nb\u{1}ctl/é";
+    let dir = TempDir::new("secrets_json");
+    dir.write(
+        "00001_role.sql",
+        "-- +goose ENVSUB ON\n-- +goose Up\nALTER ROLE app PASSWORD '${PGPASSWORD}';\n-- +goose ENVSUB OFF\n",
+    );
+    let run = migrate(&["validate", "--json", "--dir", dir.path()], &[("PGPASSWORD", password)]).expect(0);
+    let escaped = serde_json::to_string(password).unwrap();
+    let escaped = escaped.trim_matches('"');
+    for text in [&run.stdout, &run.stderr] {
+        assert!(!text.contains(password) && !text.contains(escaped), "the password appears:\n{text}");
+    }
+    assert!(run.stdout.contains("PASSWORD 'xxxxx'"), "{}", run.stdout);
+}

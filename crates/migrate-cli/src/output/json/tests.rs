@@ -45,7 +45,7 @@ fn run_document() {
         failed: None,
         error: None,
     };
-    let text = render(&document);
+    let text = render(&document, &Secrets::default());
     assert!(text.ends_with("}\n") && text.lines().count() == 1);
     insta::assert_json_snapshot!(value(&text));
 }
@@ -69,7 +69,7 @@ fn plan_document() {
         version_table_exists: true,
         steps,
     };
-    insta::assert_json_snapshot!(value(&render(&document)));
+    insta::assert_json_snapshot!(value(&render(&document, &Secrets::default())));
 }
 
 #[test]
@@ -83,7 +83,7 @@ fn status_document() {
     let entries = status(&migrations, Some(&rows), &[]);
     let document = StatusDoc::new(&entries, Some(7));
     assert_eq!(document.pending, 2);
-    insta::assert_json_snapshot!(value(&render(&document)));
+    insta::assert_json_snapshot!(value(&render(&document, &Secrets::default())));
 }
 
 #[test]
@@ -104,7 +104,7 @@ fn validate_document() {
     let errors =
         vec![ErrorDoc { message: error.to_string(), file: Some(error.file().into()), line: Some(error.line()) }];
     let document = ValidateDoc { command: "validate", ok: false, files, errors };
-    insta::assert_json_snapshot!(value(&render(&document)));
+    insta::assert_json_snapshot!(value(&render(&document, &Secrets::default())));
 }
 
 #[test]
