@@ -106,6 +106,20 @@ fn edit(dir: &TempDir, file: &str, from: &str, to: &str) {
     std::fs::write(&path, text.replace(from, to)).unwrap();
 }
 
+/// A failure at the first statement leaves nothing of the migration applied, and the message says so
+/// (no advice to undo statements that never ran).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_first_statement_says_nothing_was_applied() {
+    let db = ChDb::new("first_fails").await;
+    let dir = TempDir::new("ch-first-fails");
+    dir.write("00001_bad.sql", "-- +goose Up\nCREATE TABLE t (x UInt8) ENGINE = Nope;\nSELECT 1;\n");
+    let mut driver = db.driver(ChConfig::default()).await;
+    let error = run(&mut driver, &load(&dir.0), Command::Up).await.unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("00001_bad.sql:2: up statement 1 failed"), "{text}");
+    assert!(text.ends_with("(no statement of this migration was applied; fix this one and run again)"), "{text}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_statement_is_resumed_after_the_fix() {
     let db = ChDb::new("resume").await;
@@ -118,7 +132,13 @@ async fn a_failing_statement_is_resumed_after_the_fix() {
     assert!(file.ends_with("00002_partial.sql"), "{file}");
     assert_eq!((*index, *line, *transaction), (3, 5, false), "{error}");
     assert!(source.to_string().starts_with("ClickHouse error 47"), "{source}");
-    assert!(error.to_string().contains("statements before it stay applied"), "{error}");
+    assert!(
+        error.to_string().contains(
+            "statements 1-2 of this migration are applied and recorded; fix statement 3 and run \
+         again, and the next run resumes at statement 3"
+        ),
+        "{error}"
+    );
     // Statements 1 and 2 of 00002 stay applied; nothing after the failure ran; no version row.
     assert_eq!(db.column("SELECT count() FROM ledger").await, ["1"]);
     assert!(!db.has_table("ledger_done").await);

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use migrate::clickhouse::{ChConfig, ChConnSpec, ChDriver, ClusterConfig};
+use migrate::clickhouse::{ChConfig, ChConnSpec, ChDriver, ChError, ClusterConfig};
 use migrate::postgres::{PgConfig, PgConnSpec, PgDriver, TableName};
 use migrate::{Direction, Driver, Version};
 
@@ -144,7 +144,11 @@ pub(crate) async fn open(target: &Target, options: &OpenOptions<'_>) -> Result<B
             if let Some(limit) = options.connect_timeout {
                 spec.connect_timeout = spec.connect_timeout.min(limit);
             }
-            let driver = ChDriver::connect(&spec, config).await.map_err(|error| CliError::failed(error.to_string()))?;
+            let driver = ChDriver::connect(&spec, config).await.map_err(|error| match error {
+                // The server's own answer (a wrong password, an unknown database) does not say which server.
+                ChError::Server(_) => CliError::failed(format!("{}: {error}", spec.redacted())),
+                error => CliError::failed(error.to_string()),
+            })?;
             Ok(Box::new(driver))
         }
     }

@@ -134,7 +134,7 @@ pub enum RunErrorKind {
     #[error(transparent)]
     Plan(#[from] PlanError),
     /// A statement failed; its migration was rolled back when it ran in a transaction.
-    #[error("{file}:{line}: {direction} statement {index} failed: {source}{}", rolled_back_note(*.transaction))]
+    #[error("{file}:{line}: {direction} statement {index} failed: {source}{}", failure_note(*.transaction, *.resumable, *.index))]
     Statement {
         /// The file.
         file: String,
@@ -146,6 +146,8 @@ pub enum RunErrorKind {
         direction: Direction,
         /// Whether the migration ran in a transaction (and so left no trace).
         transaction: bool,
+        /// Whether the statements before it are recorded as progress, so the next run resumes at this one.
+        resumable: bool,
         /// The database's error.
         source: BoxError,
     },
@@ -214,12 +216,26 @@ pub enum RunErrorKind {
     },
 }
 
-fn rolled_back_note(transaction: bool) -> &'static str {
-    if transaction {
-        " (the migration was rolled back; fix the statement and run again)"
-    } else {
-        " (NO TRANSACTION: statements before it stay applied and the version is not recorded; fix the file, \
-         make the applied statements idempotent or undo them, and run again)"
+/// What a failed statement left behind and what the next run will do, as the runner will actually do it.
+fn failure_note(transaction: bool, resumable: bool, index: usize) -> String {
+    match (transaction, resumable, index) {
+        (true, _, _) => " (the migration was rolled back; fix the statement and run again)".to_owned(),
+        (false, true, 1) => " (no statement of this migration was applied; fix this one and run again)".to_owned(),
+        (false, true, _) => format!(
+            " (no transaction: statements 1-{} of this migration are applied and recorded; fix statement {index} \
+             and run again, and the next run resumes at statement {index}; leave the applied ones unchanged, \
+             they are checked)",
+            index - 1
+        ),
+        (false, false, 1) => {
+            " (NO TRANSACTION: no statement of this migration was applied; fix it and run again)".to_owned()
+        }
+        (false, false, _) => format!(
+            " (NO TRANSACTION: statements 1-{} stay applied and the version is not recorded; the next run starts \
+             this migration again at statement 1, so make those idempotent or undo them, then fix statement \
+             {index} and run again)",
+            index - 1
+        ),
     }
 }
 
@@ -359,6 +375,7 @@ async fn run_step(
         }
     };
     let in_transaction = step.transaction() && transactions;
+    let keeps_progress = driver.keeps_progress() && step.record;
     let failure = |failure: StatementFailure| match failure.statement.and_then(|i| statements.get(i).map(|s| (i, s))) {
         Some((index, statement)) => RunErrorKind::Statement {
             file: file.to_owned(),
@@ -366,6 +383,7 @@ async fn run_step(
             index: index + 1,
             direction: step.direction,
             transaction: in_transaction,
+            resumable: !in_transaction && keeps_progress,
             source: failure.error,
         },
         None => bookkeeping(failure.error),
@@ -381,7 +399,6 @@ async fn run_step(
         }
         return executed.map_err(failure);
     }
-    let keeps_progress = driver.keeps_progress() && step.record;
     let (start, mut hasher) = match previous {
         Some(previous) if keeps_progress => check_resume(step, statements, previous)?,
         _ => (0, StatementsHasher::default()),

@@ -122,6 +122,8 @@ fn url_from_parts_with_every_special_character() {
         assert!(!text.contains(PASSWORD) && !text.contains("wrong-Secret-123"), "{text}");
     }
     assert!(run.stderr.contains("193"), "ClickHouse's wrong-password code: {}", run.stderr);
+    // The failure names the server it came from, redacted.
+    assert!(run.stderr.contains(&format!("migrate run: http://{USER}:xxxxx@127.0.0.1:8123/")), "{}", run.stderr);
 }
 
 /// One node of the two-node test cluster (`scripts/servers.sh cluster-up`).
