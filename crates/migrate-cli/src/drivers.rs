@@ -72,10 +72,10 @@ impl Target {
         match kind {
             DriverKind::Postgres => PgConnSpec::parse(dsn, &|name| env.lookup(name))
                 .map(|spec| Target::Postgres(Box::new(spec)))
-                .map_err(|error| CliError::failed(format!("invalid PostgreSQL DSN: {error}"))),
+                .map_err(|error| CliError::BadArgument(dsn_error("PostgreSQL", dsn, &error.to_string()))),
             DriverKind::ClickHouse => ChConnSpec::parse(dsn)
                 .map(|spec| Target::ClickHouse(Box::new(spec)))
-                .map_err(|error| CliError::failed(format!("invalid ClickHouse DSN: {error}"))),
+                .map_err(|error| CliError::BadArgument(dsn_error("ClickHouse", dsn, &error.to_string()))),
         }
     }
 
@@ -104,6 +104,20 @@ impl Target {
             Target::ClickHouse(spec) => spec.redacted(),
         }
     }
+}
+
+/// A DSN syntax error as one line, with the likely cause of a URL that splits wrongly: a password holding
+/// an unencoded `#`, `?`, `/` or `@` ends the URL's authority early (and what follows reads as a port).
+fn dsn_error(driver: &str, dsn: &str, reason: &str) -> String {
+    let mut text = format!("invalid {driver} DSN: {reason}");
+    if dsn.contains("://") && (reason.contains("invalid port") || reason.contains("'@' after its host")) {
+        text.push_str(
+            "; a password holding #, ?, / or @ must be percent-encoded in a URL (%23, %3F, %2F, %40), or give \
+             the parts instead (--db-host, --db-user, --db-name, and --db-password-env NAME or --db-password-file \
+             PATH), which are encoded for you",
+        );
+    }
+    text
 }
 
 /// Connects to the target.
@@ -176,11 +190,11 @@ pub(crate) fn table_display(kind: DriverKind, table: &str) -> Result<String, Cli
 }
 
 fn ch_table(table: &str) -> Result<migrate::clickhouse::TableName, CliError> {
-    migrate::clickhouse::TableName::parse(table).map_err(|error| CliError::failed(error.to_string()))
+    migrate::clickhouse::TableName::parse(table).map_err(|error| CliError::BadArgument(error.to_string()))
 }
 
 fn pg_table(table: &str) -> Result<TableName, CliError> {
-    TableName::parse(table).map_err(|error| CliError::failed(error.to_string()))
+    TableName::parse(table).map_err(|error| CliError::BadArgument(error.to_string()))
 }
 
 #[cfg(test)]

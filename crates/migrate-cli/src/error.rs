@@ -27,6 +27,10 @@ pub(crate) enum CliError {
     /// clap's own rendering of an argument error in the modern form (exit 2), printed as it is.
     #[error("{0}")]
     Rendered(String),
+    /// An argument that is present but wrong (an unknown command or driver, a bad version number, version
+    /// table name or DSN): reported as one log line like a failure, with exit code 2.
+    #[error("{0}")]
+    BadArgument(String),
     /// goose's "not enough arguments" class: usage is printed and the exit code is 1, as goose does.
     #[error("{0}")]
     GooseUsage(String),
@@ -59,7 +63,7 @@ impl CliError {
     /// goose's exit code for this error.
     pub(crate) fn exit_code(&self) -> ExitCode {
         ExitCode::from(match self {
-            CliError::Usage(_) | CliError::Rendered(_) => EXIT_USAGE,
+            CliError::Usage(_) | CliError::Rendered(_) | CliError::BadArgument(_) => EXIT_USAGE,
             CliError::BrokenPipe => EXIT_OK,
             _ => EXIT_FAILURE,
         })

@@ -150,7 +150,7 @@ impl RawGoose {
             }
             // init, env and validate are recognised only as the first argument, as in goose.
             if ["init", "env", "validate"].contains(&positional[2].as_str()) {
-                return Err(CliError::failed(format!("{:?}: no such command", positional[2])));
+                return Err(CliError::BadArgument(format!("{:?}: no such command", positional[2])));
             }
             let command = self.command(&positional[2], &positional[3..])?;
             let database = match command {
@@ -158,7 +158,7 @@ impl RawGoose {
                 Command::Create { .. } | Command::Fix => None,
                 _ => {
                     let driver = DriverKind::from_name(&positional[0])
-                        .ok_or_else(|| CliError::failed(format!("{:?}: unknown dialect", positional[0])))?;
+                        .ok_or_else(|| CliError::BadArgument(format!("{:?}: unknown dialect", positional[0])))?;
                     let origin = match env.non_empty("GOOSE_DBSTRING") {
                         Some(_) => "GOOSE_DBSTRING",
                         None => "the DBSTRING argument",
@@ -226,7 +226,7 @@ impl RawGoose {
                 ))
             };
             let text = args.first().ok_or_else(usage)?;
-            text.parse().map_err(|_| CliError::GooseUsage(format!("version must be a number (got '{text}')")))
+            text.parse().map_err(|_| CliError::BadArgument(format!("version must be a number (got '{text}')")))
         };
         Ok(match name {
             "up" => Command::Migrate(migrate::Command::Up),
@@ -253,7 +253,7 @@ impl RawGoose {
             "validate" => Command::Validate { files: Vec::new() },
             "init" => Command::Init,
             "env" => Command::Env,
-            other => return Err(CliError::failed(format!("{other:?}: no such command"))),
+            other => return Err(CliError::BadArgument(format!("{other:?}: no such command"))),
         })
     }
 }
@@ -340,7 +340,7 @@ mod tests {
 
     fn error(args: &str, env: &[(&str, &str)]) -> (String, u8) {
         match check(args, env) {
-            Err(CliError::Usage(message)) => (message, 2),
+            Err(CliError::Usage(message) | CliError::BadArgument(message)) => (message, 2),
             Err(CliError::GooseUsage(message)) => (message, 1),
             Err(other) => (other.to_string(), 1),
             Ok(other) => panic!("{args}: {other:?}"),
@@ -425,13 +425,13 @@ mod tests {
         assert_eq!(error("-v=maybe postgres d up", &[]).1, 2);
         assert_eq!(error("", &[]), ("no command given".into(), 1));
         assert_eq!(error("postgres d", &[]), ("expected DRIVER DBSTRING COMMAND".into(), 1));
-        assert_eq!(error("postgres d up-to x", &[]), ("version must be a number (got 'x')".into(), 1));
+        assert_eq!(error("postgres d up-to x", &[]), ("version must be a number (got 'x')".into(), 2));
         assert_eq!(
             error("postgres d up-to", &[]),
             ("up-to must be of form: migrate DRIVER DBSTRING [OPTIONS] up-to VERSION".into(), 1)
         );
-        assert_eq!(error("postgres d sideways", &[]), ("\"sideways\": no such command".into(), 1));
-        assert_eq!(error("mysql d up", &[]), ("\"mysql\": unknown dialect".into(), 1));
+        assert_eq!(error("postgres d sideways", &[]), ("\"sideways\": no such command".into(), 2));
+        assert_eq!(error("mysql d up", &[]), ("\"mysql\": unknown dialect".into(), 2));
         assert_eq!(error("create", &[]).1, 1);
     }
 }

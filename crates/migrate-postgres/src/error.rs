@@ -81,7 +81,6 @@ pub(crate) fn describe(error: &sqlx::Error) -> String {
             }
             text
         }
-        other if lost_connection(other) => format!("the connection to the server was lost ({other})"),
         other => other.to_string(),
     }
 }
@@ -107,7 +106,12 @@ pub struct ServerError {
 
 impl ServerError {
     pub(crate) fn new(source: sqlx::Error) -> ServerError {
-        ServerError { sqlstate: sqlstate(&source), text: describe(&source), source }
+        let text = match &source {
+            sqlx::Error::Database(_) => describe(&source),
+            other if lost_connection(other) => format!("the connection to the server was lost ({other})"),
+            other => describe(other),
+        };
+        ServerError { sqlstate: sqlstate(&source), text, source }
     }
 
     /// The connection went after every command but `COMMIT` completed: the server may have committed.

@@ -86,9 +86,9 @@ async fn exit_codes() {
     // 2: a flag error, with goose's usage.
     let bad_flag = migrate(&["-nope", "postgres", &url, "up"], &[]).expect(2);
     assert!(bad_flag.stderr.starts_with("flag provided but not defined: -nope\nUsage: migrate"), "{}", bad_flag.stderr);
-    // 1: not enough arguments, an unknown command, a runtime error.
+    // 1: not enough arguments, a runtime error; 2: an unknown command.
     migrate(&["postgres", &url], &[]).expect(1);
-    migrate(&["postgres", &url, "sideways"], &[]).expect(1);
+    migrate(&["postgres", &url, "sideways"], &[]).expect(2);
     let down = migrate(&["-dir", dir, "postgres", &url, "down"], &[]).expect(1);
     // A fresh database has no version table: nothing to roll back.
     assert!(down.stderr.contains("migrate run: no next version found"), "{}", down.stderr);
@@ -151,4 +151,33 @@ async fn parse_warnings_are_logged_once_per_file() {
     let run = migrate(&["-dir", path, "postgres", &url, "up"], &[]).expect(0);
     assert!(!run.stderr.contains("warning:"), "{}", run.stderr);
     db.drop_db().await;
+}
+
+/// Arguments that are present but wrong exit 2 with one line, not goose's usage; a URL that splits
+/// wrongly around an unencoded password character says how to fix it.
+#[test]
+fn wrong_arguments_exit_2_with_one_line() {
+    let basic = fixture("basic");
+    let dir = basic.to_str().unwrap();
+    let url = "postgres://u@127.0.0.1:1/db";
+    for (args, message) in [
+        (vec!["-dir", dir, "postgres", url, "bogus"], "\"bogus\": no such command"),
+        (vec!["-dir", dir, "mysql", url, "up"], "\"mysql\": unknown dialect"),
+        (vec!["-dir", dir, "postgres", url, "up-to", "x"], "version must be a number (got 'x')"),
+        (vec!["-dir", dir, "-table", "a.b.c", "postgres", url, "status"], "invalid version table name \"a.b.c\""),
+        (vec!["-dir", dir, "postgres", "postgres://u:a/b@h/db", "status"], "invalid PostgreSQL DSN: "),
+    ] {
+        let run = migrate(&args, &[]).expect(2);
+        assert!(run.stderr.contains(message), "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.contains("Usage:"), "{args:?}: {}", run.stderr);
+    }
+    let run = migrate(&["-dir", dir, "postgres", "postgres://u:a/b@h/db", "status"], &[]).expect(2);
+    assert!(
+        run.stderr.contains("must be percent-encoded in a URL (%23, %3F, %2F, %40), or give the parts"),
+        "{}",
+        run.stderr
+    );
+    // goose's "not enough arguments" keeps its usage text and exit 1.
+    let run = migrate(&["-dir", dir, "postgres", url, "up-to"], &[]).expect(1);
+    assert!(run.stderr.contains("Usage:"), "{}", run.stderr);
 }

@@ -76,7 +76,7 @@ async fn no_failure_prints_the_password() {
             "shifted arguments",
             vec!["postgres".into(), good.clone(), "up".into()],
             vec![("GOOSE_DBSTRING", good.clone())],
-            1,
+            2,
         ),
         ("bad flag after the DSN", vec!["postgres".into(), good.clone(), "up".into(), "-bogus".into()], vec![], 2),
         ("modern positional DSN", vec!["up".into(), good.clone()], vec![], 2),
