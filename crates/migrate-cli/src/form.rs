@@ -57,6 +57,35 @@ pub(crate) fn detect(args: &[String]) -> Form {
     }
 }
 
+/// For an argument error in goose's form when the line looks meant for the modern form: two lines saying
+/// which form was detected and why, and the same command spelled the modern way.
+pub(crate) fn mixed_form_hint(args: &[String]) -> Option<String> {
+    let first = args.first()?;
+    if SHARED_COMMANDS.contains(&first.as_str()) {
+        // The escape hatch: a command, then Go-style flags.
+        let flag = args[1..].iter().find(|arg| is_go_style_flag(arg))?;
+        let modern: Vec<String> =
+            args.iter().map(|arg| if is_go_style_flag(arg) { format!("-{arg}") } else { arg.clone() }).collect();
+        return Some(format!(
+            "goose's form was detected ({first} followed by the single-dash flag {flag}), which takes the database \
+             from GOOSE_DRIVER and GOOSE_DBSTRING\nfor the modern form, give flags two dashes: migrate {}",
+            modern.join(" ")
+        ));
+    }
+    if !first.starts_with("--") {
+        return None;
+    }
+    // A modern-style flag first, and a command later: the modern form wants the command first.
+    let command = args.iter().position(|arg| SHARED_COMMANDS.contains(&arg.as_str()))?;
+    let mut modern = vec![args[command].clone()];
+    modern.extend(args.iter().enumerate().filter(|(i, _)| *i != command).map(|(_, arg)| arg.clone()));
+    Some(format!(
+        "goose's form was detected (the first argument is the flag {first}), which takes DRIVER DBSTRING COMMAND\n\
+         for the modern form, put the command first: migrate {}",
+        modern.join(" ")
+    ))
+}
+
 /// `-name` with a name longer than one letter, or `-x=value`: Go's flag syntax, which clap rejects.
 fn is_go_style_flag(arg: &str) -> bool {
     let Some(rest) = arg.strip_prefix('-') else { return false };
@@ -71,6 +100,27 @@ fn is_go_style_flag(arg: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hint(args: &str) -> Option<String> {
+        mixed_form_hint(&args.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn hints_for_mixed_forms() {
+        assert_eq!(
+            hint("status -dir migrations").unwrap(),
+            "goose's form was detected (status followed by the single-dash flag -dir), which takes the database \
+             from GOOSE_DRIVER and GOOSE_DBSTRING\nfor the modern form, give flags two dashes: migrate status --dir \
+             migrations"
+        );
+        assert_eq!(
+            hint("--dir m status").unwrap(),
+            "goose's form was detected (the first argument is the flag --dir), which takes DRIVER DBSTRING COMMAND\n\
+             for the modern form, put the command first: migrate status --dir m"
+        );
+        assert_eq!(hint("-dir m postgres url status"), None);
+        assert_eq!(hint("postgres url up"), None);
+    }
 
     fn form(args: &str) -> Form {
         detect(&args.split_whitespace().map(str::to_owned).collect::<Vec<_>>())

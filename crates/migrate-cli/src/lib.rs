@@ -57,7 +57,14 @@ pub fn main() -> ExitCode {
     let plain = Output::plain(secrets.clone());
     let request = match parse(&args, form, Env::from_process(), &|path| std::fs::read_to_string(path)) {
         Ok(request) => request,
-        Err(error) => return report(&error, form, None, &plain),
+        Err(error) => {
+            let hint = if form == Form::Goose { form::mixed_form_hint(&args) } else { None };
+            if let (Some(hint), CliError::Usage(message) | CliError::GooseUsage(message)) = (hint, &error) {
+                plain.stderr(&format!("{message}\n{hint}\n"));
+                return error.exit_code();
+            }
+            return report(&error, form, None, &plain);
+        }
     };
     match request {
         Request::Print(text) => match plain.stdout(&text) {

@@ -181,3 +181,23 @@ fn wrong_arguments_exit_2_with_one_line() {
     let run = migrate(&["-dir", dir, "postgres", url, "up-to"], &[]).expect(1);
     assert!(run.stderr.contains("Usage:"), "{}", run.stderr);
 }
+
+/// A line that mixes the forms gets three short lines (the error, the form detected and why, the other
+/// spelling), not goose's whole usage.
+#[test]
+fn mixed_forms_suggest_the_other_spelling() {
+    let run = migrate(&["status", "-dir", "migrations"], &[]).expect(1);
+    assert_eq!(
+        run.stderr,
+        "expected DRIVER DBSTRING COMMAND\ngoose's form was detected (status followed by the single-dash flag -dir), \
+         which takes the database from GOOSE_DRIVER and GOOSE_DBSTRING\nfor the modern form, give flags two dashes: \
+         migrate status --dir migrations\n"
+    );
+    let run = migrate(&["--dir", "m", "status"], &[("DATABASE_URL", "postgres://h/d")]).expect(1);
+    assert_eq!(run.stderr.lines().count(), 3, "{}", run.stderr);
+    assert!(
+        run.stderr.ends_with("for the modern form, put the command first: migrate status --dir m\n"),
+        "{}",
+        run.stderr
+    );
+}
