@@ -81,6 +81,13 @@ pub(crate) fn describe(error: &sqlx::Error) -> String {
             }
             text
         }
+        // sqlx's own SASLprep error quotes the refused character of the password.
+        sqlx::Error::Configuration(inner) if inner.to_string().contains("saslprep") => {
+            "the password or user name holds a character SASLprep refuses (a control character, or a code point \
+             unassigned in Unicode 3.2 such as most emoji), which PostgreSQL accepts but this sqlx refuses to \
+             send; build with migrate's stringprep patch (README, \"Passwords SASLprep refuses\")"
+                .to_owned()
+        }
         other => other.to_string(),
     }
 }

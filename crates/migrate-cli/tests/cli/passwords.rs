@@ -18,6 +18,9 @@ const PASSWORDS: &[&str] = &[
     "pl+us",
     "amp&equals=",
     "ünïcødé-密码",
+    // SASLprep refuses these; PostgreSQL then uses the password as it is, and so must the client.
+    "tab\there",
+    "emoji-🦀",
     "all % / : @ # ? + é",
 ];
 
