@@ -53,6 +53,7 @@ impl Env {
 
     /// The process environment. Variables whose name or value is not UTF-8 are left out: none of the
     /// ones the CLI reads can be used unless they are text.
+    #[allow(clippy::disallowed_methods)] // The CLI's one reader of the process environment.
     pub(crate) fn from_process() -> Env {
         Env::from_pairs(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))))
     }

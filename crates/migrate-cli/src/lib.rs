@@ -104,6 +104,7 @@ fn install_panic_hook() {
     }));
     // Lets the CLI tests check the hook: a debug build panics with its arguments when asked to.
     #[cfg(debug_assertions)]
+    #[allow(clippy::disallowed_methods)] // Before any settings exist; a debug-build test switch only.
     if std::env::var_os("MIGRATE_TEST_PANIC").is_some() {
         let args: Vec<String> = std::env::args().collect();
         panic!("test panic with the arguments {args:?}");

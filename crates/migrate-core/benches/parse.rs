@@ -162,6 +162,7 @@ fn status_bytes(field: &str) -> Option<u64> {
 }
 
 /// Resets the peak RSS to the current RSS; false when not permitted or not Linux.
+#[allow(clippy::disallowed_methods)] // The benchmark's parent passes switches to its children this way.
 fn reset_peak() -> bool {
     std::env::var_os(NO_CLEAR_REFS_ENV).is_none() && std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
@@ -298,6 +299,7 @@ fn smoke() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+#[allow(clippy::disallowed_methods)] // The benchmark's parent passes switches to its children this way.
 fn main() -> ExitCode {
     if let Some(index) = std::env::var_os(CHILD_ENV) {
         return match child(&index.to_string_lossy()) {
