@@ -4,10 +4,10 @@
 //! A library only so that `src/main.rs` and the fuzz targets (`fuzz/`) share it: [`main`] is the whole
 //! program, and [`fuzzing`] exposes the argument and DSN paths to the fuzzers. Nothing here is an API.
 //!
-//! Flow: [`form::detect`] picks the parser; the parser's first stage reads only the arguments (it must
+//! Flow: `form::detect` picks the parser; the parser's first stage reads only the arguments (it must
 //! find `-env` before the environment can be read); the `.env` file is layered into one environment
-//! snapshot; the second stage resolves [`settings::Settings`]; [`commands::execute`] runs the command.
-//! Errors map to goose's exit codes in [`report`]. Only arguments and output live in this crate.
+//! snapshot; the second stage resolves `settings::Settings`; `commands::execute` runs the command.
+//! Errors map to goose's exit codes in `report`. Only arguments and output live in this crate.
 
 mod commands;
 mod database;

@@ -103,7 +103,8 @@ pub(crate) fn lost_connection(error: &sqlx::Error) -> bool {
     }
 }
 
-/// A server error for the runner: displays like [`describe`], keeps the SQLSTATE for callers.
+/// A server error for the runner: displays the server's error as one line (SQLSTATE, message, detail,
+/// hint), keeps the SQLSTATE for callers.
 #[derive(Debug)]
 pub struct ServerError {
     sqlstate: Option<String>,
