@@ -322,6 +322,29 @@ pub enum ResolveProblem {
     },
 }
 
+impl ResolveProblem {
+    /// The file the problem is about (for a duplicate, the second file), when it is about one.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            ResolveProblem::MissingDirectory { .. } | ResolveProblem::NoMigrations { .. } => None,
+            ResolveProblem::Io { path, .. }
+            | ResolveProblem::BadFileName { path, .. }
+            | ResolveProblem::UnregisteredCodeFile { path, .. }
+            | ResolveProblem::NotAFile { path, .. }
+            | ResolveProblem::NotUtf8 { path, .. } => Some(path),
+            ResolveProblem::DuplicateVersion { second, .. } => Some(second),
+        }
+    }
+
+    /// The 1-based line the problem points at, when it points at one.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            ResolveProblem::NotUtf8 { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FileKind {
     Sql,
