@@ -306,7 +306,8 @@ mod tests {
         assert_eq!(next_free_timestamp(now, &[]), "20240102235958");
         assert_eq!(next_free_timestamp(now, &[(v(1), "00001_a.sql".into())]), "20240102235958");
         // The next second is a real time: across the minute, hour and day.
-        let taken = [(v(20240102235958), "20240102235958_a.sql".into()), (v(20240102235959), "20240102235959_b.sql".into())];
+        let taken =
+            [(v(20240102235958), "20240102235958_a.sql".into()), (v(20240102235959), "20240102235959_b.sql".into())];
         assert_eq!(next_free_timestamp(now, &taken), "20240103000000");
         assert_eq!(classify(v(20240103000000)), VersionKind::Timestamp);
     }

@@ -30,10 +30,7 @@ impl From<String> for ExpandError {
 }
 
 /// Expands one line. The whole line is parsed before anything is evaluated, as goose does.
-pub(crate) fn expand<'l>(
-    line: &'l str,
-    lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<Cow<'l, str>, ExpandError> {
+pub(crate) fn expand<'l>(line: &'l str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Cow<'l, str>, ExpandError> {
     if !line.contains('$') {
         return Ok(Cow::Borrowed(line));
     }

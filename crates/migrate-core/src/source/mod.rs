@@ -80,7 +80,11 @@ impl MigrationSource for DirectorySource {
             } else if file_kind(&name) == Some(FileKind::Sql) {
                 // goose globs it and fails (or, for a FIFO, blocks) only when it runs it: the resolver
                 // refuses it, together with any other problem of the directory.
-                candidates.push((name, path.display().to_string(), FileContents::NotAFile { what: describe(file_type) }));
+                candidates.push((
+                    name,
+                    path.display().to_string(),
+                    FileContents::NotAFile { what: describe(file_type) },
+                ));
             }
         }
         let files: Vec<SourceFile> =

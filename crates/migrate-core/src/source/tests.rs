@@ -185,7 +185,10 @@ fn a_fifo_is_refused_and_links_count_by_their_target() {
         crate::FileContents::from_path(dir.join("00003_pipe.sql")).unwrap(),
         crate::FileContents::NotAFile { what: "a FIFO (named pipe)" }
     ));
-    assert!(matches!(crate::FileContents::from_path(dir.join("00002_link.sql")).unwrap(), crate::FileContents::Disk(_)));
+    assert!(matches!(
+        crate::FileContents::from_path(dir.join("00002_link.sql")).unwrap(),
+        crate::FileContents::Disk(_)
+    ));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
