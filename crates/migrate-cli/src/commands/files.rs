@@ -61,7 +61,10 @@ pub(crate) fn create(name: &str, kind: &str, settings: &Settings, out: &Output) 
     let version = if settings.sequential {
         next_sequential(&existing_versions(dir)?)
     } else {
-        chrono::Utc::now().format("%Y%m%d%H%M%S").to_string()
+        // goose takes the current second even when a migration (another `create`, or `init`, in the same
+        // second) already has it; two files with one version fail every later run, so take the next free
+        // second instead.
+        next_free_timestamp(chrono::Utc::now().naive_utc(), &versions_in(dir, Names::Lenient)?)
     };
     let path = join(&settings.dir, &format!("{version}_{snake}.sql"));
     write_new(&path, SQL_TEMPLATE)?;
@@ -205,9 +208,38 @@ pub(crate) fn fix_renames(versions: &[(Version, String)]) -> Vec<(String, String
     renames
 }
 
+/// The timestamp version (`YYYYMMDDHHMMSS`, UTC) of `now`, or of the first second after it that no
+/// existing migration has.
+pub(crate) fn next_free_timestamp(now: chrono::NaiveDateTime, existing: &[(Version, String)]) -> String {
+    let mut at = now;
+    loop {
+        let version = at.format("%Y%m%d%H%M%S").to_string();
+        let taken = existing.iter().any(|(v, _)| v.get().to_string() == version);
+        // Each taken second is one existing file, so this ends; past the calendar, keep the last one.
+        match at.checked_add_signed(chrono::TimeDelta::seconds(1)) {
+            Some(next) if taken => at = next,
+            _ => return version,
+        }
+    }
+}
+
+/// Whether a `.sql` file whose name carries no version is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Names {
+    /// As in goose's CLI (`fix`, `create -s`).
+    Strict,
+    /// Skipped: only the versions that exist matter.
+    Lenient,
+}
+
 /// The versions of the migration files at the top of `dir` (goose's `*.sql` and `*.go`; a `.sql` file
 /// without a version is an error, as in goose's CLI).
 pub(crate) fn existing_versions(dir: &Path) -> Result<Vec<(Version, String)>, CliError> {
+    versions_in(dir, Names::Strict)
+}
+
+/// The versions of the migration files at the top of `dir`, `.sql` names without one handled as `names` says.
+pub(crate) fn versions_in(dir: &Path, names: Names) -> Result<Vec<(Version, String)>, CliError> {
     let shown = dir.display();
     let entries = std::fs::read_dir(dir).map_err(|error| {
         CliError::failed(format!(
@@ -225,7 +257,7 @@ pub(crate) fn existing_versions(dir: &Path) -> Result<Vec<(Version, String)>, Cl
         }
         match version_from_file_name(&name) {
             Ok(version) => versions.push((version, name)),
-            Err(reason) if sql => {
+            Err(reason) if sql && names == Names::Strict => {
                 return Err(CliError::failed(format!(
                     "{}: could not parse a migration version from the file name: {reason}",
                     dir.join(&name).display()
@@ -265,6 +297,19 @@ mod tests {
         assert_eq!(classify(v(20240230030405)), VersionKind::Sequential);
         assert_eq!(classify(v(19000101000000)), VersionKind::Sequential);
         assert_eq!(classify(v(19700101000000)), VersionKind::Neither);
+    }
+
+    #[test]
+    fn timestamps_skip_taken_seconds() {
+        let at = |text: &str| chrono::NaiveDateTime::parse_from_str(text, "%Y%m%d%H%M%S").unwrap();
+        let now = at("20240102235958");
+        assert_eq!(next_free_timestamp(now, &[]), "20240102235958");
+        assert_eq!(next_free_timestamp(now, &[(v(1), "00001_a.sql".into())]), "20240102235958");
+        // The next second is a real time: across the minute, hour and day.
+        let taken =
+            [(v(20240102235958), "20240102235958_a.sql".into()), (v(20240102235959), "20240102235959_b.sql".into())];
+        assert_eq!(next_free_timestamp(now, &taken), "20240103000000");
+        assert_eq!(classify(v(20240103000000)), VersionKind::Timestamp);
     }
 
     #[test]

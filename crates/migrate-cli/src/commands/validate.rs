@@ -2,7 +2,6 @@
 //! than stopping at the first. goose's output (nothing, or the `-v` table) or one JSON document with each
 //! file's statements, ENVSUB applied from the environment.
 
-use std::borrow::Cow;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -24,11 +23,12 @@ pub(crate) fn validate(files: &[String], settings: &Settings, env: &Env, out: &O
         let paths: Vec<String> = if single_file { vec![settings.dir.clone()] } else { files.to_vec() };
         let mut read = Vec::with_capacity(paths.len());
         for path in paths {
-            match std::fs::read(&path) {
+            // Read when parsed; a FIFO or directory is refused by the resolver, never opened.
+            match FileContents::from_path(&path) {
                 Ok(contents) => {
                     let name =
                         Path::new(&path).file_name().map_or_else(|| path.clone(), |n| n.to_string_lossy().into_owned());
-                    read.push(SourceFile { name, path, contents: FileContents::Memory(Cow::Owned(contents)) });
+                    read.push(SourceFile { name, path, contents });
                 }
                 Err(error) => {
                     errors.push(ErrorDoc { message: format!("{path}: {error}"), file: Some(path), line: None })
@@ -37,15 +37,17 @@ pub(crate) fn validate(files: &[String], settings: &Settings, env: &Env, out: &O
         }
         resolve_files(read, &[])
     };
+    // Every problem at once: the directory's (names, duplicates, entries that are not files), then the
+    // parse errors of every file that did resolve.
     let migrations = match resolved {
         Ok(migrations) => migrations,
         Err(error) => {
             errors.extend(error.problems().iter().map(|problem| ErrorDoc {
                 message: problem.to_string(),
-                file: None,
-                line: None,
+                file: problem.path().map(str::to_owned),
+                line: problem.line(),
             }));
-            Vec::new()
+            error.resolved().to_vec()
         }
     };
     let lookup = |name: &str| env.lookup(name);
@@ -59,7 +61,7 @@ pub(crate) fn validate(files: &[String], settings: &Settings, env: &Env, out: &O
                 errors.push(ErrorDoc {
                     message: problem.to_string(),
                     file: Some(migration.path().to_owned()),
-                    line: None,
+                    line: problem.line(),
                 });
                 continue;
             }

@@ -130,3 +130,128 @@ fn env_prints_goose_variables_with_the_password_hidden() {
     // goose's form (a flag first) reads the same.
     assert_eq!(migrate_in(&cwd.0, &["-env", ".env", "env"], &env).expect(0).stdout, run.stdout);
 }
+
+/// The version of each file in the directory.
+fn versions(dir: &TempDir) -> Vec<String> {
+    dir.names().iter().map(|name| name.split_once('_').unwrap().0.to_owned()).collect()
+}
+
+#[test]
+fn create_never_reuses_a_version() {
+    let dir = TempDir::new("create_same_second");
+    // Two creates in a row, almost always within one second.
+    migrate(&["-dir", dir.path(), "create", "first", "sql"], &[]).expect(0);
+    migrate(&["-dir", dir.path(), "create", "second", "sql"], &[]).expect(0);
+    let mut unique = versions(&dir);
+    unique.dedup();
+    assert_eq!(unique.len(), 2, "{:?}", dir.names());
+    migrate(&["-dir", dir.path(), "validate"], &[]).expect(0);
+
+    // Seconds already taken from now on (as by another create, or init, in this second) are skipped.
+    let dir = TempDir::new("create_taken_seconds");
+    let now = chrono::Utc::now();
+    let at = |offset: i64| (now + chrono::TimeDelta::seconds(offset)).format("%Y%m%d%H%M%S").to_string();
+    for offset in 0..3 {
+        dir.write(&format!("{}_taken_{offset}.sql", at(offset)), "-- +goose Up\nSELECT 1;\n");
+    }
+    let run = migrate(&["-dir", dir.path(), "create", "third"], &[]).expect(0);
+    let mut unique = versions(&dir);
+    unique.dedup();
+    assert_eq!(unique.len(), 4, "{:?}", dir.names());
+    let third = dir.names().into_iter().find(|name| name.ends_with("_third.sql")).unwrap();
+    assert!(third > at(2), "{third}");
+    assert!(run.stderr.contains(&format!("Created new file: {}/{third}", dir.path())), "{}", run.stderr);
+
+    // init, then create at once.
+    let cwd = TempDir::new("init_then_create");
+    migrate_in(&cwd.0, &["init"], &[]).expect(0);
+    migrate_in(&cwd.0, &["-dir", "migrations", "create", "next"], &[]).expect(0);
+    migrate_in(&cwd.0, &["create", "after", "--dir", "migrations"], &[]).expect(0);
+    let migrations = TempDir(cwd.0.join("migrations"));
+    let mut unique = versions(&migrations);
+    unique.dedup();
+    assert_eq!(unique.len(), 3, "{:?}", migrations.names());
+    migrate_in(&cwd.0, &["validate", "--dir", "migrations"], &[]).expect(0);
+    std::mem::forget(migrations); // removed with cwd
+}
+
+#[test]
+fn validate_reports_duplicates_names_and_parse_errors_together() {
+    let dir = TempDir::new("validate_all");
+    dir.write("1_a.sql", "-- +goose Up\nSELECT 1;\n");
+    dir.write("001_b.sql", "-- +goose Up\nSELECT 1;\n");
+    dir.write("2_c.sql", "-- +goose Up\nSELECT 2;\n");
+    dir.write("02_d.sql", "-- +goose Up\nSELECT 2;\n");
+    dir.write("nonumber.sql", "-- +goose Up\nSELECT 1;\n");
+    dir.write("3_unfinished.sql", "-- +goose Up\nSELECT 3\n");
+    dir.write("4_bom.sql", "\u{feff}-- +goose Up\nSELECT 4;\n");
+    dir.write("5_open_block.sql", "-- +goose Up\n-- +goose StatementBegin\nSELECT 5;\n-- +goose Down\nSELECT 6;\n");
+    std::fs::create_dir(dir.0.join("6_a_directory.sql")).unwrap();
+    let run = migrate(&["-dir", dir.path(), "validate"], &[]).expect(1);
+    let shown = run.stderr.replace(dir.path(), "[dir]");
+    filters(None).bind(|| insta::assert_snapshot!("validate_everything_at_once", shown));
+    let json = migrate(&["validate", "--dir", dir.path(), "--json"], &[]).expect(1);
+    let document = json.json();
+    let errors = document["errors"].as_array().unwrap();
+    let located: Vec<(String, Option<u64>)> = errors
+        .iter()
+        .map(|e| {
+            let file = e["file"].as_str().unwrap_or("-").replace(dir.path(), "[dir]");
+            (file, e["line"].as_u64())
+        })
+        .collect();
+    assert_eq!(
+        located,
+        [
+            ("[dir]/1_a.sql".to_owned(), None),
+            ("[dir]/2_c.sql".to_owned(), None),
+            ("[dir]/6_a_directory.sql".to_owned(), None),
+            ("[dir]/nonumber.sql".to_owned(), None),
+            ("[dir]/3_unfinished.sql".to_owned(), Some(2)),
+            ("[dir]/4_bom.sql".to_owned(), Some(1)),
+            ("[dir]/5_open_block.sql".to_owned(), Some(2)),
+        ],
+        "{errors:#?}"
+    );
+    // The files that did resolve are in the document: one of each duplicate pair.
+    let files: Vec<&str> = document["files"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(files, ["001_b.sql", "02_d.sql"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn validate_refuses_a_fifo_without_opening_it() {
+    let dir = TempDir::new("validate_fifo");
+    dir.write("00001_ok.sql", "-- +goose Up\nSELECT 1;\n");
+    let fifo = dir.0.join("00002_pipe.sql");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    // Opening a FIFO for reading blocks until a writer comes: bound the run so a regression fails.
+    let run_bounded = |args: &[&str]| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_migrate"))
+            .args(args)
+            .current_dir(&dir.0)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while child.try_wait().unwrap().is_none() {
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("migrate {args:?} blocked on the FIFO");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        child.wait_with_output().unwrap()
+    };
+    let fifo = fifo.to_str().unwrap();
+    for args in [&["validate", "--dir", dir.path()][..], &["validate", fifo], &["-dir", dir.path(), "validate"]] {
+        let output = run_bounded(args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{fifo}: is a FIFO (named pipe), not a migration file")),
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -4,15 +4,37 @@
 //! (error when unset), `${NAME:offset}` and `${NAME:offset:length}` (byte substrings). `\$` and `$$` give
 //! `$`, `\\` stays `\\`, `$(` stays. A `$` that ends the line is kept; any other `$` must start a name that
 //! begins with a letter. Unset variables expand to the empty string.
+//!
+//! One difference from interpolate: `${...}` expansions nest at most [`MAX_NESTING`] deep. interpolate
+//! recurses without a bound (Go's stacks grow to 1 GB); here the parser and the evaluator recurse on the
+//! thread's stack, so a line of thousands of nested defaults is an error instead of a stack overflow.
 
 use std::borrow::Cow;
 
+/// How deep `${NAME:-${...}}` expansions may nest on one line (real migrations use two or three).
+pub(crate) const MAX_NESTING: usize = 64;
+
+/// Why a line could not be expanded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ExpandError {
+    /// interpolate's own errors (syntax, `${NAME?message}`).
+    Message(String),
+    /// Expansions nested deeper than [`MAX_NESTING`].
+    TooDeep,
+}
+
+impl From<String> for ExpandError {
+    fn from(message: String) -> ExpandError {
+        ExpandError::Message(message)
+    }
+}
+
 /// Expands one line. The whole line is parsed before anything is evaluated, as goose does.
-pub(crate) fn expand<'l>(line: &'l str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Cow<'l, str>, String> {
+pub(crate) fn expand<'l>(line: &'l str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Cow<'l, str>, ExpandError> {
     if !line.contains('$') {
         return Ok(Cow::Borrowed(line));
     }
-    let mut parser = Parser { input: line, pos: 0 };
+    let mut parser = Parser { input: line, pos: 0, depth: 0 };
     let items = parser.expression(None)?;
     let mut out = String::with_capacity(line.len());
     evaluate(&items, lookup, &mut out)?;
@@ -35,6 +57,8 @@ enum Item<'l> {
 struct Parser<'l> {
     input: &'l str,
     pos: usize,
+    /// How many `${` expansions enclose the current position.
+    depth: usize,
 }
 
 impl<'l> Parser<'l> {
@@ -63,7 +87,7 @@ impl<'l> Parser<'l> {
         &self.input[start..self.pos]
     }
 
-    fn expression(&mut self, stop: Option<char>) -> Result<Vec<Item<'l>>, String> {
+    fn expression(&mut self, stop: Option<char>) -> Result<Vec<Item<'l>>, ExpandError> {
         let mut items = Vec::new();
         while let Some(c) = self.peek() {
             if Some(c) == stop {
@@ -98,10 +122,16 @@ impl<'l> Parser<'l> {
         Ok(items)
     }
 
-    fn expansion(&mut self) -> Result<Item<'l>, String> {
+    fn expansion(&mut self) -> Result<Item<'l>, ExpandError> {
         self.next(); // the '$'
         if self.peek() == Some('{') {
-            return self.brace_expansion();
+            if self.depth == MAX_NESTING {
+                return Err(ExpandError::TooDeep);
+            }
+            self.depth += 1;
+            let item = self.brace_expansion();
+            self.depth -= 1;
+            return item;
         }
         Ok(Item::Variable(self.identifier()?))
     }
@@ -114,7 +144,7 @@ impl<'l> Parser<'l> {
         Ok(self.scan_until(|r| !(r.is_alphabetic() || r.is_numeric() || r == '_')))
     }
 
-    fn brace_expansion(&mut self) -> Result<Item<'l>, String> {
+    fn brace_expansion(&mut self) -> Result<Item<'l>, ExpandError> {
         self.next(); // the '{'
         let name = self.identifier()?;
         if self.peek() == Some('}') {
@@ -129,11 +159,11 @@ impl<'l> Parser<'l> {
             Some(':') => self.substring(name)?,
             Some('-') => Item::DefaultIfUnset(name, self.expression(Some('}'))?),
             Some('?') => Item::Required(name, self.expression(Some('}'))?),
-            other => return Err(format!("expected an operator, got {}", describe(other))),
+            other => return Err(format!("expected an operator, got {}", describe(other)).into()),
         };
         match self.next() {
             Some('}') => Ok(item),
-            other => Err(format!("expected brace expansion to end with }}, got {}", describe(other))),
+            other => Err(format!("expected brace expansion to end with }}, got {}", describe(other)).into()),
         }
     }
 
@@ -220,8 +250,26 @@ mod tests {
 
     fn check(input: &str, expected: Result<&str, &str>) {
         let got = expand(input, &env);
-        let got = got.as_deref().map_err(String::as_str);
+        let got = got.as_deref().map_err(|error| match error {
+            ExpandError::Message(message) => message.as_str(),
+            ExpandError::TooDeep => "too deep",
+        });
         assert_eq!(got, expected, "input {input:?}");
+    }
+
+    fn nested(depth: usize, innermost: &str) -> String {
+        format!("{}{innermost}{}", "${A:-".repeat(depth), "}".repeat(depth))
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        check(&nested(MAX_NESTING - 1, "${NAME}"), Ok("foo"));
+        check(&nested(MAX_NESTING, "x"), Ok("x"));
+        check(&nested(MAX_NESTING, "${NAME}"), Err("too deep"));
+        // Far deeper than any stack allows for recursion: an error, not an overflow.
+        check(&nested(25_000, "x"), Err("too deep"));
+        // Depth is nesting, not the number of expansions on the line.
+        check(&"${A:-${NAME}}".repeat(10_000), Ok(&"foo".repeat(10_000)));
     }
 
     #[test]

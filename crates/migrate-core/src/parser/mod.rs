@@ -180,12 +180,21 @@ pub enum ParseErrorKind {
     /// A second `-- +goose Up`.
     #[error("duplicate \"-- +goose Up\" annotation: a file has one Up section")]
     DuplicateUp,
-    /// `-- +goose Down` outside the Up section (first, twice, or inside a block).
-    #[error("\"-- +goose Down\" must follow the Up section, once, outside StatementBegin/StatementEnd")]
+    /// `-- +goose Down` outside the Up section (first, or twice).
+    #[error("\"-- +goose Down\" must follow the Up section, once")]
     DownWithoutUp,
-    /// `StatementBegin` outside a section, or nested.
-    #[error("\"-- +goose StatementBegin\" must follow \"-- +goose Up\" or \"-- +goose Down\"; blocks cannot nest")]
+    /// `StatementBegin` before the Up section.
+    #[error("\"-- +goose StatementBegin\" must follow \"-- +goose Up\" or \"-- +goose Down\"")]
     BeginOutsideSection,
+    /// A `StatementBegin` (the error's line) whose block another annotation ends before its `StatementEnd`;
+    /// goose rejects the file at that annotation.
+    #[error("\"-- +goose StatementBegin\" is not closed: add \"-- +goose StatementEnd\" before the \"-- +goose {annotation}\" on line {at}")]
+    StatementBeginNotClosed {
+        /// The annotation found inside the block: `Down` or `StatementBegin`.
+        annotation: &'static str,
+        /// Its line.
+        at: usize,
+    },
     /// `StatementEnd` without `StatementBegin`.
     #[error("\"-- +goose StatementEnd\" without a \"-- +goose StatementBegin\" before it")]
     EndWithoutBegin,
@@ -200,9 +209,19 @@ pub enum ParseErrorKind {
     /// No `-- +goose Up` at all.
     #[error("no \"-- +goose Up\" annotation: a migration starts with \"-- +goose Up\"")]
     NoUpAnnotation,
-    /// A block that is never closed.
-    #[error("\"-- +goose StatementBegin\" is never closed: add \"-- +goose StatementEnd\"")]
+    /// A `StatementBegin` (the error's line) still open at the end of the file.
+    #[error("\"-- +goose StatementBegin\" is not closed by the end of the file: add \"-- +goose StatementEnd\" after its statement")]
     MissingStatementEnd,
+    /// The file starts with a UTF-8 byte-order mark, which goose takes for SQL before the Up annotation (so
+    /// goose rejects the file too).
+    #[error("the file starts with a UTF-8 byte-order mark (BOM, U+FEFF), which goose rejects as SQL before \"-- +goose Up\": save the file as UTF-8 without a BOM")]
+    ByteOrderMark,
+    /// ENVSUB expansions nested deeper than migrate follows (goose's interpolate has no bound).
+    #[error("ENVSUB: \"${{...}}\" expansions nested more than {limit} deep: flatten the nested defaults, or put \"-- +goose ENVSUB OFF\" around the line")]
+    EnvsubTooDeep {
+        /// The deepest nesting accepted.
+        limit: usize,
+    },
     /// ENVSUB could not expand the line.
     #[error("ENVSUB: {message}: set the variable, write a literal $ as $$ or \\$, or put \"-- +goose ENVSUB OFF\" around the line")]
     Envsub {
@@ -275,6 +294,14 @@ pub fn parse_direction<'a>(
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<DirectionParse<'a>, ParseError> {
     let error = |line: usize, kind: ParseErrorKind| ParseError { file: file.to_owned(), line, direction: None, kind };
+    // The error is the block's, so it points at its StatementBegin and names the annotation that ended it.
+    let not_closed = |begin_line: usize, annotation: &'static str, at: usize| {
+        error(begin_line, ParseErrorKind::StatementBeginNotClosed { annotation, at })
+    };
+    // goose reads a byte-order mark as text before the Up annotation; say what it is.
+    if text.starts_with('\u{feff}') {
+        return Err(error(1, ParseErrorKind::ByteOrderMark));
+    }
     let mut state = State::Start;
     let mut buffer = Buffer::new(text);
     let mut statements = Vec::new();
@@ -299,6 +326,9 @@ pub fn parse_direction<'a>(
                     continue;
                 }
                 Annotation::Down => {
+                    if matches!(state, State::BeginUp | State::BeginDown) {
+                        return Err(not_closed(block_line, "Down", number));
+                    }
                     if !matches!(state, State::Up | State::EndUp) {
                         return Err(error(number, ParseErrorKind::DownWithoutUp));
                     }
@@ -313,7 +343,10 @@ pub fn parse_direction<'a>(
                     state = match state {
                         State::Up | State::EndUp => State::BeginUp,
                         State::Down | State::EndDown => State::BeginDown,
-                        _ => return Err(error(number, ParseErrorKind::BeginOutsideSection)),
+                        State::BeginUp | State::BeginDown => {
+                            return Err(not_closed(block_line, "StatementBegin", number));
+                        }
+                        State::Start => return Err(error(number, ParseErrorKind::BeginOutsideSection)),
                     };
                     block_line = number;
                     continue;
@@ -350,7 +383,13 @@ pub fn parse_direction<'a>(
         let mut semicolon_line = Cow::Borrowed(line);
         if !in_end_state {
             let expanded = if envsub {
-                envsub::expand(line, lookup).map_err(|message| error(number, ParseErrorKind::Envsub { message }))?
+                envsub::expand(line, lookup).map_err(|failure| {
+                    let kind = match failure {
+                        envsub::ExpandError::Message(message) => ParseErrorKind::Envsub { message },
+                        envsub::ExpandError::TooDeep => ParseErrorKind::EnvsubTooDeep { limit: envsub::MAX_NESTING },
+                    };
+                    error(number, kind)
+                })?
             } else {
                 Cow::Borrowed(line)
             };

@@ -227,3 +227,17 @@ fn walk_dirs(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     found
 }
+
+#[test]
+fn deep_envsub_nesting_is_an_error_not_a_stack_overflow() {
+    let depth = 25_000;
+    let nested = format!("{}x{}", "${A:-".repeat(depth), "}".repeat(depth));
+    let text = format!("-- +goose Up\n-- +goose ENVSUB ON\nSELECT '{nested}';\n");
+    let error = parse("f.sql", &text, &|_| None).unwrap_err();
+    assert_eq!(error.line(), 3);
+    let message = error.to_string();
+    assert!(message.starts_with("f.sql:3: ENVSUB: \"${...}\" expansions nested more than 64 deep"), "{message}");
+    // Without ENVSUB the line is plain SQL.
+    let plain = text.replace("-- +goose ENVSUB ON\n", "");
+    assert_eq!(parse("f.sql", &plain, &|_| None).unwrap().statements(Direction::Up).len(), 1);
+}

@@ -69,30 +69,52 @@ impl MigrationSource for DirectorySource {
                 continue;
             }
             let path = entry.path();
-            // The directory entry knows its type; only a symlink needs a stat (a linked file counts, a
-            // directory named "x.sql" does not).
-            let file_type = entry.file_type().map_err(|error| io_error(&path, error))?;
-            let is_file = if file_type.is_symlink() {
-                std::fs::metadata(&path).map_err(|error| io_error(&path, error))?.is_file()
-            } else {
-                file_type.is_file()
-            };
-            if is_file {
-                candidates.push((name, path));
+            // The directory entry knows its type; only a symlink needs a stat (it counts by what it points
+            // at, so a link to a regular file is a migration file).
+            let mut file_type = entry.file_type().map_err(|error| io_error(&path, error))?;
+            if file_type.is_symlink() {
+                file_type = std::fs::metadata(&path).map_err(|error| io_error(&path, error))?.file_type();
+            }
+            if file_type.is_file() {
+                candidates.push((name, path.display().to_string(), FileContents::Disk(path)));
+            } else if file_kind(&name) == Some(FileKind::Sql) {
+                // goose globs it and fails (or, for a FIFO, blocks) only when it runs it: the resolver
+                // refuses it, together with any other problem of the directory.
+                candidates.push((
+                    name,
+                    path.display().to_string(),
+                    FileContents::NotAFile { what: describe(file_type) },
+                ));
             }
         }
-        let files: Vec<SourceFile> = candidates
-            .into_iter()
-            .map(|(name, path)| SourceFile {
-                name,
-                path: path.display().to_string(),
-                contents: FileContents::Disk(path),
-            })
-            .collect();
+        let files: Vec<SourceFile> =
+            candidates.into_iter().map(|(name, path, contents)| SourceFile { name, path, contents }).collect();
         if files.is_empty() {
             return Err(ResolveError::single(ResolveProblem::NoMigrations { location: dir_text }));
         }
         Ok(files)
+    }
+}
+
+/// What a directory entry that is not a regular file is, for messages.
+pub(crate) fn describe(file_type: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+        if file_type.is_block_device() || file_type.is_char_device() {
+            return "a device";
+        }
+    }
+    if file_type.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
     }
 }
 
@@ -197,16 +219,24 @@ impl Migration {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ResolveError {
     problems: Vec<ResolveProblem>,
+    resolved: Vec<Migration>,
 }
 
 impl ResolveError {
     fn single(problem: ResolveProblem) -> ResolveError {
-        ResolveError { problems: vec![problem] }
+        ResolveError { problems: vec![problem], resolved: Vec::new() }
     }
 
     /// Each problem found.
     pub fn problems(&self) -> &[ResolveProblem] {
         &self.problems
+    }
+
+    /// The migrations that did resolve despite the problems, ordered by version (of two files with one
+    /// version, the first in name order), so that a check such as `validate` can go on to parse them and
+    /// report everything at once. Never run these: the set is incomplete.
+    pub fn resolved(&self) -> &[Migration] {
+        &self.resolved
     }
 }
 
@@ -275,6 +305,17 @@ pub enum ResolveProblem {
         /// Its version.
         version: Version,
     },
+    /// A directory entry named like a SQL migration that is not a regular file (nor a link to one).
+    #[error(
+        "{path}: is {what}, not a migration file; migrations must be regular files (or links to them): \
+         rename it so that it does not end in .sql, or move it out of the migrations directory"
+    )]
+    NotAFile {
+        /// The entry.
+        path: String,
+        /// What it is instead: "a directory", "a FIFO (named pipe)", ...
+        what: &'static str,
+    },
     /// A `.sql` file that is not UTF-8.
     #[error("{path}:{line}: the file is not valid UTF-8; save it as UTF-8")]
     NotUtf8 {
@@ -283,6 +324,29 @@ pub enum ResolveProblem {
         /// The line of the first invalid byte.
         line: usize,
     },
+}
+
+impl ResolveProblem {
+    /// The file the problem is about (for a duplicate, the second file), when it is about one.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            ResolveProblem::MissingDirectory { .. } | ResolveProblem::NoMigrations { .. } => None,
+            ResolveProblem::Io { path, .. }
+            | ResolveProblem::BadFileName { path, .. }
+            | ResolveProblem::UnregisteredCodeFile { path, .. }
+            | ResolveProblem::NotAFile { path, .. }
+            | ResolveProblem::NotUtf8 { path, .. } => Some(path),
+            ResolveProblem::DuplicateVersion { second, .. } => Some(second),
+        }
+    }
+
+    /// The 1-based line the problem points at, when it points at one.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            ResolveProblem::NotUtf8 { line, .. } => Some(*line),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -349,6 +413,10 @@ pub fn resolve_files(mut files: Vec<SourceFile>, code: &[CodeMigrationInfo]) -> 
     for file in files {
         match file_kind(&file.name) {
             Some(FileKind::Sql) => {
+                if let FileContents::NotAFile { what } = file.contents {
+                    problems.push(ResolveProblem::NotAFile { path: file.path, what });
+                    continue;
+                }
                 let version = match version_from_file_name(&file.name) {
                     Ok(version) => version,
                     Err(reason) => {
@@ -381,7 +449,7 @@ pub fn resolve_files(mut files: Vec<SourceFile>, code: &[CodeMigrationInfo]) -> 
         }
     }
     if !problems.is_empty() {
-        return Err(ResolveError { problems });
+        return Err(ResolveError { problems, resolved: by_version.into_values().collect() });
     }
     Ok(by_version.into_values().collect())
 }

@@ -62,7 +62,6 @@ fn directory_rules() {
             ("README.md", b"x"),
             ("2_b.SQL", SQL),
             ("sub/", b""),
-            ("x.sql/", b""),
             ("mod.rs", b""),
             ("3_t_test.go", b""),
         ],
@@ -141,4 +140,71 @@ fn embedded_and_directory_sources_resolve_alike() {
     std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(from_embedded[0].path(), "migrations/1_a.sql");
     assert!(EmbeddedSource::new("m", &[]).files().is_err());
+}
+
+#[test]
+fn entries_named_like_migrations_must_be_regular_files() {
+    // A directory named like a migration is refused with its path, with the directory's other problems.
+    check(
+        &[("1_a.sql", SQL), ("00002_x.sql/", b""), ("x.sql/", b""), ("abc.sql", SQL)],
+        &[],
+        "00002_x.sql: is a directory, not a migration file; migrations must be regular files (or links to them): \
+         rename it so that it does not end in .sql, or move it out of the migrations directory\n\
+         abc.sql: could not parse a migration version from the file name: no '_' after the version: name migrations like 00001_create_users.sql\n\
+         x.sql: is a directory, not a migration file; migrations must be regular files (or links to them): \
+         rename it so that it does not end in .sql, or move it out of the migrations directory",
+    );
+    // Other directories, and directories named like code files, are not migrations: skipped as before.
+    check(&[("1_a.sql", SQL), ("2_b.go/", b""), ("sub/", b"")], &[], "1=1_a.sql");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_refused_and_links_count_by_their_target() {
+    let dir = dir_with(&[("00001_a.sql", SQL), ("target/", b""), ("real.txt", SQL)]);
+    let status = std::process::Command::new("mkfifo").arg(dir.join("00003_pipe.sql")).status().unwrap();
+    assert!(status.success());
+    std::os::unix::fs::symlink(dir.join("real.txt"), dir.join("00002_link.sql")).unwrap();
+    std::os::unix::fs::symlink(dir.join("target"), dir.join("00004_dirlink.sql")).unwrap();
+    let error = resolve(&DirectorySource::new(&dir), &[]).unwrap_err();
+    let shown = error.to_string().replace(&format!("{}/", dir.display()), "");
+    assert_eq!(
+        shown,
+        "00003_pipe.sql: is a FIFO (named pipe), not a migration file; migrations must be regular files (or links \
+         to them): rename it so that it does not end in .sql, or move it out of the migrations directory\n\
+         00004_dirlink.sql: is a directory, not a migration file; migrations must be regular files (or links to \
+         them): rename it so that it does not end in .sql, or move it out of the migrations directory"
+    );
+    // What did resolve is kept for checks that report everything (validate): the file and the linked file.
+    let names: Vec<&str> = error.resolved().iter().map(crate::Migration::name).collect();
+    assert_eq!(names, ["00001_a.sql", "00002_link.sql"]);
+    let crate::MigrationKind::Sql { text } = error.resolved()[1].kind() else { panic!("not SQL") };
+    assert_eq!(text.get().unwrap(), "-- +goose Up\nSELECT 1;\n");
+    // The same for a file named by path.
+    assert!(matches!(
+        crate::FileContents::from_path(dir.join("00003_pipe.sql")).unwrap(),
+        crate::FileContents::NotAFile { what: "a FIFO (named pipe)" }
+    ));
+    assert!(matches!(
+        crate::FileContents::from_path(dir.join("00002_link.sql")).unwrap(),
+        crate::FileContents::Disk(_)
+    ));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn problems_keep_what_resolved() {
+    let dir = dir_with(&[("1_a.sql", SQL), ("001_b.sql", SQL), ("01_c.sql", SQL), ("2_d.sql", SQL), ("bad.sql", SQL)]);
+    let error = resolve(&DirectorySource::new(&dir), &[]).unwrap_err();
+    let shown = error.to_string().replace(&format!("{}/", dir.display()), "");
+    // Every duplicate of a version is reported, against the first in name order.
+    assert_eq!(
+        shown,
+        "duplicate migration version 1: 001_b.sql and 01_c.sql; give one of them a new version\n\
+         duplicate migration version 1: 001_b.sql and 1_a.sql; give one of them a new version\n\
+         bad.sql: could not parse a migration version from the file name: no '_' after the version: name migrations like 00001_create_users.sql"
+    );
+    let names: Vec<&str> = error.resolved().iter().map(crate::Migration::name).collect();
+    assert_eq!(names, ["001_b.sql", "2_d.sql"]);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -16,6 +16,26 @@ pub enum FileContents {
     Memory(Cow<'static, [u8]>),
     /// In this file, read on first use.
     Disk(PathBuf),
+    /// None: the entry is not a regular file (a directory or a FIFO named like a migration), which the
+    /// resolver refuses.
+    NotAFile {
+        /// What it is: "a directory", "a FIFO (named pipe)", ...
+        what: &'static str,
+    },
+}
+
+impl FileContents {
+    /// The contents of the file at `path`, read on first use; a path that is not a regular file (nor a link
+    /// to one) gives [`FileContents::NotAFile`], so that nothing blocks on a FIFO.
+    pub fn from_path(path: impl Into<PathBuf>) -> std::io::Result<FileContents> {
+        let path = path.into();
+        let file_type = std::fs::metadata(&path)?.file_type();
+        Ok(if file_type.is_file() {
+            FileContents::Disk(path)
+        } else {
+            FileContents::NotAFile { what: crate::source::describe(file_type) }
+        })
+    }
 }
 
 /// A SQL migration's text.
@@ -43,6 +63,9 @@ impl SqlText {
         let inner = match contents {
             FileContents::Memory(bytes) => Inner::Memory(decode(display, bytes)?),
             FileContents::Disk(file) => Inner::Disk { file, loaded: OnceLock::new() },
+            FileContents::NotAFile { what } => {
+                return Err(ResolveProblem::NotAFile { path: display.to_owned(), what });
+            }
         };
         Ok(SqlText { display: display.to_owned(), inner })
     }
