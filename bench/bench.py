@@ -338,7 +338,7 @@ def main():
     parser.add_argument("--only", default="W1,W2,W3,W4,W5")
     args = parser.parse_args()
     only = set(args.only.split(","))
-    sh(["cargo", "build", "--release", "-q", "-p", "migrate-cli"], cwd=ROOT)
+    sh(["cargo", "build", "--release", "-q", "-p", "migrate-goose-cli"], cwd=ROOT)
     sh([os.path.join(ROOT, "scripts", "servers.sh"), "up"])
     os.makedirs(WORK, exist_ok=True)
     print(f"peers found: {', '.join(available_peers()) or 'none (run bench/setup.sh)'}; runs per tool: {args.runs}")

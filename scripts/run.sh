@@ -15,6 +15,6 @@ URL="postgres://postgres@127.0.0.1:5432/$DB?sslmode=disable"
 if ! psql -h 127.0.0.1 -U postgres -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1; then
   psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE $DB"
 fi
-cargo build -q -p migrate-cli
+cargo build -q -p migrate-goose-cli
 "$ROOT/target/debug/migrate" -dir "$DIR" postgres "$URL" up
 "$ROOT/target/debug/migrate" -dir "$DIR" postgres "$URL" status
