@@ -9,13 +9,15 @@ use migrate_core::{BoxError, Direction, MigrationResult, PlanError, ResolveError
 ///
 /// `Display` is one message saying what failed. `Debug` (what `main() -> Result<(), migrate::Error>` prints
 /// when it returns the error) is that message followed by the causes behind it, one per line, as `anyhow`
-/// prints them; a cause whose text the lines above already include is not repeated:
+/// prints them. A cause the lines above already describe is left out: one whose text they include, and
+/// the sqlx error behind a PostgreSQL failure, which the message gives as SQLSTATE, message, detail and
+/// hint (sqlx's own text would add the server's C source line, `at line 768`, easily taken for a file's).
 ///
 /// ```text
-/// version table: reading goose_db_version failed
+/// version table: listing the applied versions
 ///
 /// Caused by:
-///     error returned from database: permission denied for table goose_db_version
+///     connection reset by peer
 /// ```
 #[derive(thiserror::Error)]
 #[non_exhaustive]
@@ -100,6 +102,9 @@ impl fmt::Debug for Error {
         let mut causes = Vec::new();
         let mut next = std::error::Error::source(self);
         while let Some(cause) = next {
+            if described_by_driver(cause) {
+                break;
+            }
             let text = cause.to_string();
             if !shown.contains(&text) {
                 shown.push('\n');
@@ -115,11 +120,22 @@ impl fmt::Debug for Error {
         let numbered = causes.len() > 1;
         for (index, cause) in causes.iter().enumerate() {
             // A multi-line cause keeps its later lines under its first.
-            let (label, indent) = if numbered { (format!("{index:>5}: "), "       ") } else { ("    ".to_owned(), "    ") };
+            let (label, indent) =
+                if numbered { (format!("{index:>5}: "), "       ") } else { ("    ".to_owned(), "    ") };
             write!(f, "\n{label}{}", cause.replace('\n', &format!("\n{indent}")))?;
         }
         Ok(())
     }
+}
+
+/// Whether `cause` is the database client's error that a driver's message already describes.
+fn described_by_driver(cause: &(dyn std::error::Error + 'static)) -> bool {
+    #[cfg(feature = "postgres")]
+    if cause.downcast_ref::<sqlx::Error>().is_some() {
+        return true;
+    }
+    let _ = cause;
+    false
 }
 
 impl From<RunError> for Error {
@@ -209,18 +225,35 @@ mod tests {
         assert_eq!(format!("{error:#?}"), format!("{error:?}"));
     }
 
+    #[derive(Debug, thiserror::Error)]
+    #[error("listing the applied versions")]
+    struct Listing {
+        source: Denied,
+    }
+
     #[test]
     fn one_cause_is_not_numbered() {
-        #[derive(Debug, thiserror::Error)]
-        #[error("listing the applied versions")]
-        struct Listing {
-            source: Denied,
-        }
         let error = Error::VersionTable(Box::new(Listing { source: Denied }));
         assert_eq!(
             format!("{error:?}"),
             "version table: listing the applied versions\n\nCaused by:\n    permission denied for table goose_db_version"
         );
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn the_sqlx_error_behind_a_postgres_failure_is_not_listed_again() {
+        // The driver's message describes it; below it sqlx would add its own wording.
+        #[derive(Debug, thiserror::Error)]
+        #[error("reading the version table: SQLSTATE 42501: permission denied")]
+        struct Described {
+            source: sqlx::Error,
+        }
+        let error = Error::VersionTable(Box::new(Described { source: sqlx::Error::PoolTimedOut }));
+        assert_eq!(format!("{error:?}"), "version table: reading the version table: SQLSTATE 42501: permission denied");
+        // The same error as an ordinary cause is listed.
+        let plain = Error::VersionTable(Box::new(Listing { source: Denied }));
+        assert!(format!("{plain:?}").ends_with("Caused by:\n    permission denied for table goose_db_version"));
     }
 
     #[test]
