@@ -9,6 +9,7 @@ medians and ratios. Ratios matter, not absolute times: the machine is shared.
 Usage: bench/bench.py [--runs N] [--only W1,W2,...]
 """
 import argparse
+import json
 import os
 import re
 import resource
@@ -25,7 +26,8 @@ WORK = os.path.join(ROOT, "bench", "work")
 TOOLS = os.path.join(WORK, "tools")
 PG = "postgres://postgres@127.0.0.1:5432/{db}?sslmode=disable"
 CH_HTTP = "http://127.0.0.1:8123/"
-MIGRATE = os.path.join(ROOT, "target", "release", "migrate")
+# The release binary, wherever cargo puts it (CARGO_TARGET_DIR included): set by build_migrate().
+MIGRATE = None
 # W2 and W3 take milliseconds: each round times them this many times in a row, and the median is over all.
 REPEAT = 5
 
@@ -332,13 +334,27 @@ def print_table(rows, flush=False):
         print(f"{'':<28} (ratio = {label})")
 
 
+def build_migrate():
+    """Builds the release `migrate` (cargo's progress on stderr) and returns the path cargo reports for it."""
+    build = subprocess.run(
+        ["cargo", "build", "--release", "-p", "migrate-goose-cli", "--bin", "migrate",
+         "--message-format=json-render-diagnostics"],
+        cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True)
+    executables = [message["executable"] for message in map(json.loads, build.stdout.splitlines())
+                   if message.get("reason") == "compiler-artifact" and message.get("executable")]
+    if not executables:
+        sys.exit("bench.py: cargo reported no migrate executable")
+    return executables[-1]
+
+
 def main():
+    global MIGRATE
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", default="W1,W2,W3,W4,W5")
     args = parser.parse_args()
     only = set(args.only.split(","))
-    sh(["cargo", "build", "--release", "-q", "-p", "migrate-cli"], cwd=ROOT)
+    MIGRATE = build_migrate()
     sh([os.path.join(ROOT, "scripts", "servers.sh"), "up"])
     os.makedirs(WORK, exist_ok=True)
     print(f"peers found: {', '.join(available_peers()) or 'none (run bench/setup.sh)'}; runs per tool: {args.runs}")

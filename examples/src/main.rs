@@ -10,6 +10,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // migrate logs through `tracing` (each migration as it finishes, lock waits, warnings): show it.
+    tracing_subscriber::fmt().with_writer(std::io::stderr).init();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -27,18 +29,14 @@ async fn run() -> Result<(), BoxError> {
     );
     let pool = PgPoolOptions::new().max_connections(5).connect(&url).await?;
     let (notes, migrated) = Notes::start(pool).await?;
-    report(&format!(
-        "notes: database at version {}, {} migration(s) applied",
-        migrated.version_before,
-        migrated.results.len()
-    ));
+    report(&format!("notes: migrations done:\n{migrated}"));
     let listener = TcpListener::bind(&addr).await?;
     report(&format!("notes: listening on {addr}"));
     serve(listener, notes).await?;
     Ok(())
 }
 
-#[allow(clippy::print_stderr)] // The binary's one place that prints; a real service would use tracing.
+#[allow(clippy::print_stderr)] // The binary's one place that prints; a real service would log with tracing too.
 fn report(line: &str) {
     eprintln!("{line}");
 }

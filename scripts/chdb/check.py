@@ -8,7 +8,7 @@ by the crate's `dump_sql` example, so they are the driver's own strings, not cop
 Usage:
     python3 scripts/chdb/check.py [DUMP_FILE]
 
-Without DUMP_FILE it runs `cargo run -q -p migrate-clickhouse --example dump_sql` itself. Needs the PyPI
+Without DUMP_FILE it runs `cargo run -q -p migrate-goose-clickhouse --example dump_sql` itself. Needs the PyPI
 package chdb-core (scripts/chdb/requirements.txt): `python3 -m pip install -r scripts/chdb/requirements.txt`.
 Exits 1, naming the statement and the engine's error, on the first failure.
 """
@@ -29,7 +29,7 @@ def dump(table):
         with open(sys.argv[1], encoding="utf-8") as f:
             text = f.read()
     else:
-        command = ["cargo", "run", "-q", "-p", "migrate-clickhouse", "--example", "dump_sql", "--", table]
+        command = ["cargo", "run", "-q", "-p", "migrate-goose-clickhouse", "--example", "dump_sql", "--", table]
         text = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
     entries = []
     for line in text.splitlines():

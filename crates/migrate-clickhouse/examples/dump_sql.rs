@@ -1,7 +1,7 @@
 //! Prints every SQL text the ClickHouse driver sends (see `migrate_clickhouse::sql_catalog`), each after a
 //! `-- migrate-sql: <what>` line, for `scripts/chdb/check.py` to run on a current ClickHouse engine.
 //!
-//! `cargo run -q -p migrate-clickhouse --example dump_sql [TABLE]` (default `goose_db_version`).
+//! `cargo run -q -p migrate-goose-clickhouse --example dump_sql [TABLE]` (default `goose_db_version`).
 
 use std::io::Write;
 

@@ -1,6 +1,6 @@
 //! Throughput, linearity and peak-memory benchmark of the goose annotation parser, [`migrate_core::parse`].
 //!
-//! Run with `cargo bench -p migrate-core --bench parse`. Each case generates a migration in memory (nothing
+//! Run with `cargo bench -p migrate-goose-core --bench parse`. Each case generates a migration in memory (nothing
 //! is written to disk), parses it once to check the result (and once more in a child process to measure peak
 //! memory), then parses it [`RUNS`] times for the timings. The process exits with status 1 when the 50 MB LF case misses the
 //! issue's targets (at least [`GATE_MB_PER_S`] MB/s on the fastest run, extra peak memory at most

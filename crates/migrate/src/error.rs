@@ -1,10 +1,25 @@
 //! The facade's one error type, so a service handles every failure of a migration run with one `?`, and
 //! can still ask what was applied before a failure and which migration failed.
 
+use std::fmt;
+
 use migrate_core::{BoxError, Direction, MigrationResult, PlanError, ResolveError, RunError, Version};
 
 /// Why a [`Migrator`](crate::Migrator) command (or [`up`](crate::up)) failed. Never contains a password.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Display` is one message saying what failed. `Debug` (what `main() -> Result<(), migrate::Error>` prints
+/// when it returns the error) is that message followed by the causes behind it, one per line, as `anyhow`
+/// prints them. A cause the lines above already describe is left out: one whose text they include, and
+/// the sqlx error behind a PostgreSQL failure, which the message gives as SQLSTATE, message, detail and
+/// hint (sqlx's own text would add the server's C source line, `at line 768`, easily taken for a file's).
+///
+/// ```text
+/// version table: listing the applied versions
+///
+/// Caused by:
+///     connection reset by peer
+/// ```
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The source's files could not be resolved: a bad file name, a duplicate version, a missing directory.
@@ -79,6 +94,50 @@ pub enum Error {
     NoVersioning,
 }
 
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let message = self.to_string();
+        f.write_str(&message)?;
+        let mut shown = message;
+        let mut causes = Vec::new();
+        let mut next = std::error::Error::source(self);
+        while let Some(cause) = next {
+            if described_by_driver(cause) {
+                break;
+            }
+            let text = cause.to_string();
+            if !shown.contains(&text) {
+                shown.push('\n');
+                shown.push_str(&text);
+                causes.push(text);
+            }
+            next = cause.source();
+        }
+        if causes.is_empty() {
+            return Ok(());
+        }
+        f.write_str("\n\nCaused by:")?;
+        let numbered = causes.len() > 1;
+        for (index, cause) in causes.iter().enumerate() {
+            // A multi-line cause keeps its later lines under its first.
+            let (label, indent) =
+                if numbered { (format!("{index:>5}: "), "       ") } else { ("    ".to_owned(), "    ") };
+            write!(f, "\n{label}{}", cause.replace('\n', &format!("\n{indent}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether `cause` is the database client's error that a driver's message already describes.
+fn described_by_driver(cause: &(dyn std::error::Error + 'static)) -> bool {
+    #[cfg(feature = "postgres")]
+    if cause.downcast_ref::<sqlx::Error>().is_some() {
+        return true;
+    }
+    let _ = cause;
+    false
+}
+
 impl From<RunError> for Error {
     fn from(error: RunError) -> Error {
         Error::Run(Box::new(error))
@@ -122,5 +181,85 @@ impl Error {
             Error::Run(error) => Some(error.as_ref()),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("reading goose_db_version failed")]
+    struct Query {
+        source: Io,
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("connection reset by peer")]
+    struct Io {
+        source: Os,
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("os error 104\nsecond line")]
+    struct Os;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("permission denied for table goose_db_version")]
+    struct Denied;
+
+    #[test]
+    fn debug_is_the_message_then_each_cause_not_already_shown() {
+        // "version table: {0}" already shows the first cause's text: only the two below it are listed.
+        let error = Error::VersionTable(Box::new(Query { source: Io { source: Os } }));
+        assert_eq!(
+            format!("{error:?}"),
+            "version table: reading goose_db_version failed\n\
+             \n\
+             Caused by:\n\
+             \x20   0: connection reset by peer\n\
+             \x20   1: os error 104\n\
+             \x20      second line"
+        );
+        // `main() -> Result<(), migrate::Error>` and `{:#?}` print the same text.
+        assert_eq!(format!("{error:#?}"), format!("{error:?}"));
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("listing the applied versions")]
+    struct Listing {
+        source: Denied,
+    }
+
+    #[test]
+    fn one_cause_is_not_numbered() {
+        let error = Error::VersionTable(Box::new(Listing { source: Denied }));
+        assert_eq!(
+            format!("{error:?}"),
+            "version table: listing the applied versions\n\nCaused by:\n    permission denied for table goose_db_version"
+        );
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn the_sqlx_error_behind_a_postgres_failure_is_not_listed_again() {
+        // The driver's message describes it; below it sqlx would add its own wording.
+        #[derive(Debug, thiserror::Error)]
+        #[error("reading the version table: SQLSTATE 42501: permission denied")]
+        struct Described {
+            source: sqlx::Error,
+        }
+        let error = Error::VersionTable(Box::new(Described { source: sqlx::Error::PoolTimedOut }));
+        assert_eq!(format!("{error:?}"), "version table: reading the version table: SQLSTATE 42501: permission denied");
+        // The same error as an ordinary cause is listed.
+        let plain = Error::VersionTable(Box::new(Listing { source: Denied }));
+        assert!(format!("{plain:?}").ends_with("Caused by:\n    permission denied for table goose_db_version"));
+    }
+
+    #[test]
+    fn debug_without_causes_is_the_message() {
+        let error = Error::UnsupportedScheme { scheme: "mysql".to_owned() };
+        assert_eq!(format!("{error:?}"), error.to_string());
+        assert!(format!("{error:?}").starts_with("unsupported database URL scheme `mysql`"));
     }
 }

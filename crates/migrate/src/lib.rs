@@ -21,11 +21,17 @@
 //!
 //! # At start-up
 //!
+//! ```toml
+//! [dependencies]
+//! migrate-goose = { version = "0.1", features = ["postgres"] }   # the library is called `migrate`
+//! ```
+//!
 //! ```no_run
 //! use migrate::EmbeddedSource;
 //!
 //! static MIGRATIONS: EmbeddedSource = migrate::embed!("tests/migrations");
 //!
+//! # #[cfg(feature = "postgres")]
 //! # async fn start() -> Result<(), Box<dyn std::error::Error>> {
 //! let pool = sqlx::PgPool::connect("postgres://app@db.internal/app").await?;
 //! let report = migrate::up(&pool, MIGRATIONS).await?;
@@ -42,6 +48,7 @@
 //! before it stay applied and are listed in the error:
 //!
 //! ```no_run
+//! # #[cfg(feature = "postgres")]
 //! # async fn start(pool: sqlx::PgPool) {
 //! # static MIGRATIONS: migrate::EmbeddedSource = migrate::embed!("tests/migrations");
 //! match migrate::up(&pool, MIGRATIONS).await {
@@ -57,20 +64,45 @@
 //!
 //! # Tracing
 //!
-//! The library never prints. It emits `tracing` spans: `migrate` for a command, `migration` for each
-//! migration (version, file, direction, duration), and `statement` for each statement sent on its own
-//! (version, file, index, line, duration).
+//! The library never prints. It emits `tracing` spans and events: a `migrate` span for a command, a
+//! `migration` span for each migration (version, file, direction) with a `migration finished` event (its
+//! duration), a `statement` span for each statement sent on its own (version, file, index, line), and
+//! warnings (a lock another runner holds, a goose quirk in a file). A service that has no subscriber yet
+//! installs one to see them, e.g. `tracing_subscriber::fmt().init()` (crate `tracing-subscriber`, feature
+//! `fmt`). A [`Report`] prints as one line per migration run (`println!("{report}")`).
 //!
 //! # Features
 //!
-//! - `postgres` (default): the PostgreSQL driver, code migrations, and the sqlx connection types in
-//!   [`Database`].
-//! - `clickhouse` (default): the ClickHouse driver, for `clickhouse://`, `tcp://`, `http://` and `https://`
-//!   URLs (and cluster mode).
+//! No feature is on by default: enable the driver of each database the service uses.
+//!
+//! - `postgres`: the PostgreSQL driver ([`postgres`]), code migrations, the sqlx connection types in
+//!   [`Database`], and the sqlx this crate was built with, re-exported as [`sqlx`](mod@crate::sqlx).
+//! - `clickhouse`: the ClickHouse driver ([`clickhouse`]), for `clickhouse://`, `tcp://`, `http://` and
+//!   `https://` URLs (and cluster mode).
 //! - `testing`: the `testing` module (implies `postgres`).
 //!
-//! A service that uses one database enables only its feature and does not compile the other driver:
-//! `migrate = { version = "0.1", default-features = false, features = ["postgres"] }`.
+//! A service that enables one driver does not compile the other:
+//! `migrate-goose = { version = "0.1", features = ["postgres"] }` builds no ClickHouse code (and no HTTP
+//! client). A URL for a database whose feature is off fails with [`Error::DriverUnavailable`].
+//!
+//! # sqlx version
+//!
+//! The PostgreSQL side runs on **sqlx 0.9** (0.9.0 or later 0.9.x), with the `runtime-tokio` and
+//! `tls-rustls-ring-webpki` features. A `&PgPool`, `PgConnection` or `PgConnectOptions` passed as a
+//! [`Database`], and the connection a code migration receives, are sqlx 0.9 types. A service on another
+//! sqlx (0.8, say) gets a type mismatch naming two different versions of `sqlx_postgres::PgPool`: either
+//! move the service to sqlx 0.9, or pass a URL instead of a pool, or open the migration connection with
+//! this crate's sqlx, [`migrate::sqlx`](mod@crate::sqlx):
+//!
+//! ```no_run
+//! # #[cfg(feature = "postgres")]
+//! # async fn start() -> Result<(), Box<dyn std::error::Error>> {
+//! # static MIGRATIONS: migrate::EmbeddedSource = migrate::embed!("tests/migrations");
+//! // The service's own pool stays on its sqlx; migrations get a pool of migrate's sqlx 0.9.
+//! let pool = migrate::sqlx::PgPool::connect("postgres://app@db.internal/app").await?;
+//! migrate::up(&pool, MIGRATIONS).await?;
+//! # Ok(()) }
+//! ```
 //!
 //! The database-independent core (sources, the goose parser, the planner and the runner) is re-exported
 //! at the crate root, and each driver as a module ([`postgres`], [`clickhouse`]).
@@ -103,6 +135,12 @@ pub use migrate_postgres as postgres;
 /// The ClickHouse driver.
 #[cfg(feature = "clickhouse")]
 pub use migrate_clickhouse as clickhouse;
+
+/// The sqlx (0.9) this crate is built with: its `PgPool`, `PgConnection` and `PgConnectOptions` are the
+/// ones [`Database`] accepts. A service on another sqlx version opens the migration connection with this
+/// one (see "sqlx version" in the crate documentation).
+#[cfg(feature = "postgres")]
+pub use sqlx;
 
 /// Applies every pending migration of `source` to `database`, with goose's defaults (table
 /// `goose_db_version`, the lock on). Use a [`Migrator`] for anything else.

@@ -27,6 +27,7 @@ use crate::session::{self, Session, Settings};
 /// As in goose, `-- +goose ENVSUB ON` sections and the `PG*` defaults of a URL read the process environment.
 ///
 /// ```no_run
+/// # #[cfg(feature = "postgres")]
 /// # async fn start(pool: sqlx::PgPool) -> Result<(), migrate::Error> {
 /// use migrate::{embed, EmbeddedSource, Migrator};
 ///
@@ -52,12 +53,44 @@ pub struct Migrator {
 }
 
 /// What a command did.
+///
+/// It prints (`Display`) as one line per migration run, then a summary line:
+///
+/// ```text
+/// up   00001_create_notes.sql (version 1, 4.2ms)
+/// up   00002_index_notes_by_time.sql (version 2, 1.3ms, empty)
+/// 2 migrations run; the database was at version 0
+/// ```
+///
+/// or `no migrations to run; the database is at version 2` when there was nothing to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     /// Each migration run, in order: version, name, direction, duration and whether it was empty.
     pub results: Vec<MigrationResult>,
     /// goose's current version before the command (0 for a new database or under no-versioning).
     pub version_before: i64,
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.results.is_empty() {
+            return write!(f, "no migrations to run; the database is at version {}", self.version_before);
+        }
+        for result in &self.results {
+            let empty = if result.empty { ", empty" } else { "" };
+            writeln!(
+                f,
+                "{:<4} {} (version {}, {:.1?}{empty})",
+                result.direction.as_str(),
+                result.name,
+                result.version,
+                result.duration
+            )?;
+        }
+        let count = self.results.len();
+        let plural = if count == 1 { "" } else { "s" };
+        write!(f, "{count} migration{plural} run; the database was at version {}", self.version_before)
+    }
 }
 
 /// The state of one migration, from [`Migrator::status`].
@@ -316,4 +349,46 @@ async fn read_state(session: &mut Session) -> Result<State, Error> {
     let rows = read_rows(session).await?;
     let progress = session.driver().list_progress().await.map_err(Error::VersionTable)?;
     Ok((Some(rows), progress))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use migrate_core::{Direction, MigrationResult, Version};
+
+    use super::Report;
+
+    fn result(version: i64, name: &str, millis: u64, empty: bool) -> MigrationResult {
+        let Some(version) = Version::new(version) else { panic!("version {version} is below 1") };
+        MigrationResult {
+            version,
+            name: name.to_owned(),
+            direction: Direction::Up,
+            duration: Duration::from_micros(millis * 1000 + 250),
+            empty,
+        }
+    }
+
+    #[test]
+    fn a_report_prints_each_migration_then_a_summary() {
+        let report = Report {
+            results: vec![result(1, "00001_create_notes.sql", 4, false), result(2, "00002_index.sql", 1, true)],
+            version_before: 0,
+        };
+        assert_eq!(
+            report.to_string(),
+            "up   00001_create_notes.sql (version 1, 4.2ms)\n\
+             up   00002_index.sql (version 2, 1.2ms, empty)\n\
+             2 migrations run; the database was at version 0"
+        );
+        let one = Report { results: vec![result(3, "00003_x.sql", 2, false)], version_before: 2 };
+        assert!(one.to_string().ends_with("\n1 migration run; the database was at version 2"), "{one}");
+    }
+
+    #[test]
+    fn an_empty_report_says_there_was_nothing_to_do() {
+        let report = Report { results: Vec::new(), version_before: 7 };
+        assert_eq!(report.to_string(), "no migrations to run; the database is at version 7");
+    }
 }
