@@ -623,7 +623,7 @@ pub(crate) mod harness {
         command: Command,
     ) -> Result<Outcome, RunError> {
         let request = PlanRequest { command, allow_missing: false, no_versioning: false };
-        migrate(driver, migrations, &request, &RunOptions { lock: true }, &super::fixture_env, &mut |_| {}).await
+        migrate(driver, migrations, &request, &RunOptions::default(), &super::fixture_env, &mut |_| {}).await
     }
 
     /// `status` as `<version> <state>`, with `applied` for any applied time.

@@ -151,7 +151,7 @@ async fn a_host_stopped_during_a_migration_fails_in_time_and_the_run_resumes_aft
     let request = PlanRequest { command: Command::Up, allow_missing: false, no_versioning: false };
     let migrations = load(&dir.0);
     let mut stopped_at = None;
-    let error = migrate(&mut a, &migrations, &request, &RunOptions { lock: true }, &|_| None, &mut |event| {
+    let error = migrate(&mut a, &migrations, &request, &RunOptions::default(), &|_| None, &mut |event| {
         if let RunEvent::Statement { step, index: 1 } = event {
             if step.version().get() == 2 && stopped_at.is_none() {
                 node_b.stop();
@@ -339,7 +339,7 @@ async fn run(
         "CH_DATABASE" => Some(database.to_owned()),
         _ => None,
     };
-    migrate(driver, migrations, &request, &RunOptions { lock: true }, &env, &mut |_| {}).await
+    migrate(driver, migrations, &request, &RunOptions::default(), &env, &mut |_| {}).await
 }
 
 /// The cluster, its nodes and a fresh database on it per test.

@@ -22,3 +22,6 @@ mod clickhouse_cluster;
 
 /// The library: `migrate::up`, the Migrator's commands, embedded and code migrations, the test helpers.
 mod library;
+
+/// Checksums beside goose's table: an edited applied migration stops the run; adoption of goose's history.
+mod checksums;

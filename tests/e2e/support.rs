@@ -122,7 +122,7 @@ pub(crate) async fn run_with(
     no_versioning: bool,
 ) -> Result<Outcome, RunError> {
     let request = PlanRequest { command, allow_missing, no_versioning };
-    migrate(driver, migrations, &request, &RunOptions { lock: true }, &|_| None, &mut |_| {}).await
+    migrate(driver, migrations, &request, &RunOptions::default(), &|_| None, &mut |_| {}).await
 }
 
 /// The versions a run applied or rolled back, as `up 1`, `down 3`.

@@ -41,7 +41,7 @@ pub(crate) enum CliError {
     #[error(transparent)]
     Plan(#[from] PlanError),
     /// A run failed; the report of what was applied before the failure is kept for the output.
-    #[error("{}{}", .0, lock_wait_hint(.0))]
+    #[error("{}{}", .0, run_hint(.0))]
     Run(Box<RunError>),
     /// The whole command ran out of time.
     #[error("timed out after {}: raise -timeout (--timeout), or find what is slow or blocked", go_duration(*.0))]
@@ -75,6 +75,9 @@ impl CliError {
             CliError::Plan(PlanError::Parse(error)) => Some((error.file().to_owned(), Some(error.line()))),
             CliError::Run(error) => match &error.kind {
                 migrate::RunErrorKind::Statement { file, line, .. } => Some((file.clone(), Some(*line))),
+                migrate::RunErrorKind::Changed { changed } => {
+                    Some((changed.file.clone(), changed.statement.map(|(_, line)| line)))
+                }
                 migrate::RunErrorKind::Plan(PlanError::Parse(error)) => {
                     Some((error.file().to_owned(), Some(error.line())))
                 }
@@ -89,7 +92,17 @@ impl CliError {
     }
 }
 
-/// What to do about a lock timeout, in the CLI's own terms (the drivers state only the fact).
+/// What to do about a failed run, in the CLI's own terms (the library states only the fact).
+fn run_hint(error: &RunError) -> &'static str {
+    if matches!(error.kind, migrate::RunErrorKind::Changed { .. }) {
+        return "; nothing ran. Restore the file as it was applied (never edit an applied migration: add a new \
+                one), or, if the edit was intended and the database already matches it, run with --allow-changed \
+                (goose's form: -allow-changed)";
+    }
+    lock_wait_hint(error)
+}
+
+/// What to do about a lock timeout.
 fn lock_wait_hint(error: &RunError) -> &'static str {
     let Some(source) = std::error::Error::source(error) else {
         return "";

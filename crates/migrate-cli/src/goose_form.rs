@@ -37,6 +37,8 @@ const BOOL_FLAGS: &[&str] = &[
     "v",
     "s",
     "allow-missing",
+    // Ours, beyond goose (a boolean like goose's).
+    "allow-changed",
     "no-versioning",
     "no-color",
     "h",
@@ -190,6 +192,7 @@ impl RawGoose {
         settings.verbose = self.on("v");
         settings.no_color = self.on("no-color") || env.get("NO_COLOR").and_then(parse_bool) == Some(true);
         settings.allow_missing = self.on("allow-missing");
+        settings.allow_changed = self.on("allow-changed");
         settings.no_versioning = self.on("no-versioning");
         settings.dry_run = self.on("dry-run");
         settings.json = self.on("json");
@@ -284,6 +287,7 @@ Options:
     -table string        migrations table name (default \"goose_db_version\", or GOOSE_TABLE)
     -env string          .env file to load: \"\" loads ./.env if present, \"none\" loads nothing
     -allow-missing       apply missing (out-of-order) migrations
+    -allow-changed       run although an applied migration's file changed (migrate only)
     -no-versioning       apply migrations without versioning, in file order
     -timeout duration    maximum time for the whole run (e.g. 30s, 1h13m)
     -s                   create: use sequential numbering for new migrations

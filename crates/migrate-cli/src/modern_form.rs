@@ -241,6 +241,9 @@ pub(crate) struct RunArgs {
     /// Apply missing (out-of-order) migrations instead of refusing
     #[arg(long)]
     allow_missing: bool,
+    /// Run even if an applied migration's file changed since it was applied (a warning instead)
+    #[arg(long)]
+    allow_changed: bool,
     /// Run by file order and never read or write the version table
     #[arg(long)]
     no_versioning: bool,
@@ -332,6 +335,7 @@ impl ModernCli {
         }
         if let Some(run) = run {
             settings.allow_missing = run.allow_missing;
+            settings.allow_changed = run.allow_changed;
             settings.no_versioning = run.no_versioning;
             settings.dry_run = run.dry_run;
             settings.json = run.json;

@@ -23,6 +23,8 @@ pub(crate) struct Settings {
     pub(crate) no_color: bool,
     /// Apply missing (out-of-order) migrations.
     pub(crate) allow_missing: bool,
+    /// Run although an applied migration's file changed.
+    pub(crate) allow_changed: bool,
     /// goose's `-no-versioning`.
     pub(crate) no_versioning: bool,
     /// Show the plan, change nothing.
@@ -121,6 +123,7 @@ impl Settings {
             verbose: false,
             no_color: false,
             allow_missing: false,
+            allow_changed: false,
             no_versioning: false,
             dry_run: false,
             json: false,

@@ -68,7 +68,7 @@ impl Default for ChConfig {
 /// let mut driver = ChDriver::connect(&spec, ChConfig::default()).await?;
 /// let migrations = resolve(&DirectorySource::new("migrations"), &[])?;
 /// let request = PlanRequest { command: Command::Up, allow_missing: false, no_versioning: false };
-/// migrate(&mut driver, &migrations, &request, &RunOptions { lock: true }, &|_| None, &mut |_| {}).await?;
+/// migrate(&mut driver, &migrations, &request, &RunOptions::default(), &|_| None, &mut |_| {}).await?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]
@@ -485,6 +485,9 @@ impl ProgressStore for ChDriver {
         Ok(())
     }
 }
+
+/// Checksums are not kept on ClickHouse yet: nothing is checked there.
+impl migrate_core::ChecksumStore for ChDriver {}
 
 impl Driver for ChDriver {
     fn capabilities(&self) -> Capabilities {

@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 
+use crate::checksum::ChecksumStore;
 use crate::parser::Statement;
 use crate::plan::AppliedAt;
 use crate::progress::ProgressStore;
@@ -133,7 +134,7 @@ pub trait Lock: Send {
 }
 
 /// Everything the runner needs from a database.
-pub trait Driver: VersionStore + Executor + Lock + ProgressStore {
+pub trait Driver: VersionStore + Executor + Lock + ProgressStore + ChecksumStore {
     /// What the database can do.
     fn capabilities(&self) -> Capabilities;
 }

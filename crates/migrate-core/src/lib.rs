@@ -32,7 +32,9 @@
 #![deny(missing_docs)]
 
 mod applied_at;
+mod checksum;
 mod driver;
+mod history;
 mod parser;
 mod plan;
 mod progress;
@@ -44,12 +46,14 @@ mod version;
 use std::fmt;
 
 pub use crate::applied_at::parse_applied_at;
+pub use crate::checksum::{ChecksumRow, ChecksumStore, Checksums};
 pub use crate::driver::{
     AppliedRow, BoxError, Capabilities, CodeFailure, Driver, Executor, Lock, StatementFailure, VersionStore,
 };
+pub use crate::history::{check_history, ChangedMigration, HistoryCheck, HistoryError};
 pub use crate::parser::{
-    parse, parse_direction, DirectionParse, ParseError, ParseErrorKind, ParseWarning, ParseWarningKind,
-    ParsedMigration, Statement,
+    parse, parse_direction, parse_direction_verbatim, DirectionParse, ParseError, ParseErrorKind, ParseWarning,
+    ParseWarningKind, ParsedMigration, Statement,
 };
 pub use crate::plan::{
     current_version, plan, replan, status, AppliedAt, Command, Plan, PlanError, PlanRequest, PlanStep, StatusEntry,

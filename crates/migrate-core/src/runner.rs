@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 use crate::driver::{AppliedRow, BoxError, CodeFailure, Driver, StatementFailure};
+use crate::history::{check_history, row_for, ChangedMigration, HistoryError};
 use crate::parser::ParseWarning;
 use crate::plan::{plan, replan, Command, Plan, PlanError, PlanRequest, PlanStep, StepBody};
 use crate::progress::{Progress, StatementsHasher};
@@ -22,6 +23,15 @@ pub const RUN_EVENT_TARGET: &str = "migrate_core::runner::events";
 pub struct RunOptions {
     /// Take the driver's lock around ensure-table, re-plan and run (skipped when nothing is pending).
     pub lock: bool,
+    /// Run even when an applied migration's Up section changed since it was applied (warn instead).
+    pub allow_changed: bool,
+}
+
+impl Default for RunOptions {
+    /// Locked, and refusing changed history.
+    fn default() -> RunOptions {
+        RunOptions { lock: true, allow_changed: false }
+    }
 }
 
 /// Something that happened during a run, for logs, progress lines and metrics.
@@ -32,6 +42,18 @@ pub enum RunEvent<'a> {
     Warning {
         /// The warning, with the file and line.
         warning: &'a ParseWarning,
+    },
+    /// An applied migration's file changed since it was applied: a Down section (always a warning), or an
+    /// Up section when the run allows changed history.
+    Changed {
+        /// What changed.
+        changed: &'a ChangedMigration,
+    },
+    /// Checksums were recorded for applied migrations that had none (applied by goose, or before checksums
+    /// were kept); sent once, under the lock.
+    ChecksumsRecorded {
+        /// Their versions.
+        versions: &'a [Version],
     },
     /// A migration starts.
     MigrationStarted {
@@ -180,6 +202,15 @@ pub enum RunErrorKind {
         /// What changed.
         problem: &'static str,
     },
+    /// An applied migration's Up section changed since it was applied: nothing ran.
+    #[error("{changed}")]
+    Changed {
+        /// What changed (the first of them).
+        changed: ChangedMigration,
+    },
+    /// The applied migrations' files could not be checked against their checksums.
+    #[error("checking the applied migrations' checksums failed: {0}")]
+    History(#[from] HistoryError),
     /// Recording per-statement progress failed.
     #[error("{file}: recording progress failed: {source}")]
     Progress {
@@ -270,6 +301,13 @@ pub async fn run(
             on_event(RunEvent::Warning { warning });
         }
         let previous = progress.iter().find(|p| p.version == step.version());
+        if step.record && driver.keeps_checksums() {
+            let row = match step.direction {
+                Direction::Up => row_for(step.migration).map_err(|e| RunError::new(e.into()))?,
+                Direction::Down => None,
+            };
+            driver.stage_checksum(step.version(), row);
+        }
         on_event(RunEvent::MigrationStarted { step });
         let started = Instant::now();
         let span = tracing::info_span!(
@@ -504,6 +542,7 @@ pub async fn migrate(
         let mut first = None;
         if !request.no_versioning {
             let rows = read_rows(driver).await?;
+            check_checksums(driver, migrations, &rows, options, on_event).await?;
             let planned = plan(migrations, &rows, request, lookup).map_err(|e| RunError::new(e.into()))?;
             let up_like = matches!(request.command, Command::Up | Command::UpTo(_));
             if planned.is_empty() && up_like {
@@ -544,6 +583,62 @@ pub async fn migrate(
     .await
 }
 
+/// Refuses a run when an applied migration's Up section changed since it was applied (unless allowed),
+/// and reports changed Down sections; reads the checksums only when the driver keeps them.
+async fn check_checksums(
+    driver: &mut dyn Driver,
+    migrations: &[Migration],
+    rows: &[AppliedRow],
+    options: &RunOptions,
+    on_event: &mut (dyn FnMut(RunEvent<'_>) + Send),
+) -> Result<(), RunError> {
+    if !driver.keeps_checksums() {
+        return Ok(());
+    }
+    let recorded = driver
+        .list_checksums()
+        .await
+        .map_err(|source| RunError::new(RunErrorKind::Database { action: "reading the migration checksums", source }))?
+        .unwrap_or_default();
+    let check = check_history(migrations, rows, &recorded).map_err(|e| RunError::new(e.into()))?;
+    for changed in &check.changed {
+        if changed.direction == Direction::Up && !options.allow_changed {
+            return Err(RunError::new(RunErrorKind::Changed { changed: changed.clone() }));
+        }
+        tracing::warn!(target: RUN_EVENT_TARGET, "{changed}");
+        on_event(RunEvent::Changed { changed });
+    }
+    Ok(())
+}
+
+/// Under the lock: creates the checksum table when missing and records the checksums of applied
+/// migrations that have none.
+async fn adopt_checksums(
+    driver: &mut dyn Driver,
+    migrations: &[Migration],
+    rows: &[AppliedRow],
+    on_event: &mut (dyn FnMut(RunEvent<'_>) + Send),
+) -> Result<(), RunError> {
+    if !driver.keeps_checksums() {
+        return Ok(());
+    }
+    let database = |action: &'static str| move |source| RunError::new(RunErrorKind::Database { action, source });
+    let recorded = driver.list_checksums().await.map_err(database("reading the migration checksums"))?;
+    if recorded.is_none() {
+        driver.ensure_checksum_table().await.map_err(database("creating the checksum table"))?;
+    }
+    let check = check_history(migrations, rows, recorded.as_deref().unwrap_or_default())
+        .map_err(|e| RunError::new(e.into()))?;
+    if check.unrecorded.is_empty() {
+        return Ok(());
+    }
+    driver.save_checksums(&check.unrecorded).await.map_err(database("recording the migration checksums"))?;
+    let versions: Vec<Version> = check.unrecorded.iter().map(|row| row.version).collect();
+    tracing::info!(target: RUN_EVENT_TARGET, count = versions.len(), "recorded the checksums of applied migrations");
+    on_event(RunEvent::ChecksumsRecorded { versions: &versions });
+    Ok(())
+}
+
 async fn read_rows(driver: &mut dyn Driver) -> Result<Vec<AppliedRow>, RunError> {
     match driver.list_applied().await {
         Ok(rows) => Ok(rows.unwrap_or_default()),
@@ -567,7 +662,9 @@ async fn locked_section<'m>(
             .ensure_table()
             .await
             .map_err(|source| RunError::new(RunErrorKind::Database { action: "creating the version table", source }))?;
-        read_rows(driver).await?
+        let rows = read_rows(driver).await?;
+        adopt_checksums(driver, migrations, &rows, on_event).await?;
+        rows
     };
     let plan = match first {
         Some(first) => replan(first, migrations, &rows, request, lookup),

@@ -5,13 +5,14 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use migrate_core::{
-    AppliedRow, BoxError, Capabilities, Direction, Driver, Executor, Lock, ProgressStore, Statement, StatementFailure,
-    Version, VersionStore,
+    AppliedRow, BoxError, Capabilities, ChecksumRow, ChecksumStore, Direction, Driver, Executor, Lock, ProgressStore,
+    Statement, StatementFailure, Version, VersionStore,
 };
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{AssertSqlSafe, Connection};
 
 use crate::batch::{Batch, ErrorSite};
+use crate::checksum_table::ChecksumTableSql;
 use crate::error::{lost_connection, position, sqlstate, PgError, ServerError};
 use crate::sql_text::{self, ConcurrentIndex};
 use crate::table::{TableName, VersionTableSql};
@@ -55,6 +56,9 @@ impl Default for PgConfig {
 pub struct PgDriver {
     connection: Option<PgConnection>,
     sql: VersionTableSql,
+    checksums: ChecksumTableSql,
+    /// The checksum change the next version-row write makes in its transaction.
+    staged_checksum: Option<String>,
     config: PgConfig,
     /// `SET LOCAL ...` sent at the start of each migration transaction (empty when no timeout is set).
     transaction_settings: String,
@@ -101,6 +105,8 @@ impl PgDriver {
         PgDriver {
             connection: Some(connection),
             sql: VersionTableSql::new(&config.table),
+            checksums: ChecksumTableSql::new(&config.table),
+            staged_checksum: None,
             config,
             transaction_settings,
         }
@@ -243,9 +249,12 @@ impl VersionStore for PgDriver {
     }
 
     async fn record(&mut self, version: Version, direction: Direction) -> Result<(), BoxError> {
-        self.simple(&self.sql.record(version, direction))
-            .await
-            .map_err(|source| PgError::Query { action: "writing the version table", source }.into())
+        // With a checksum change, both in one transaction (a multi-statement simple query is one).
+        let sql = match self.staged_checksum.take() {
+            Some(checksum) => format!("{};\n{checksum}", self.sql.record(version, direction)),
+            None => self.sql.record(version, direction),
+        };
+        self.simple(&sql).await.map_err(|source| PgError::Query { action: "writing the version table", source }.into())
     }
 }
 
@@ -288,8 +297,9 @@ impl Executor for PgDriver {
         record: Option<(Version, Direction)>,
     ) -> Result<(), StatementFailure> {
         let prefix = format!("BEGIN;{}\n", self.transaction_settings);
+        let checksum = self.staged_checksum.take().map(|sql| format!("{sql};\n")).unwrap_or_default();
         let suffix = match record {
-            Some((version, direction)) => format!("{};\nCOMMIT", self.sql.record(version, direction)),
+            Some((version, direction)) => format!("{};\n{checksum}COMMIT", self.sql.record(version, direction)),
             None => "COMMIT".to_owned(),
         };
         let mut next = 0;
@@ -391,6 +401,78 @@ impl Lock for PgDriver {
 
 /// PostgreSQL migrations roll back as a whole; NO TRANSACTION ones are not resumed (goose's behaviour).
 impl ProgressStore for PgDriver {}
+
+#[async_trait]
+impl ChecksumStore for PgDriver {
+    fn keeps_checksums(&self) -> bool {
+        true
+    }
+
+    async fn list_checksums(&mut self) -> Result<Option<Vec<ChecksumRow>>, BoxError> {
+        let connection = self.connection.as_mut().ok_or(PgError::Closed)?;
+        // The simple protocol: one round trip, as for the version table.
+        let rows = sqlx::raw_sql(AssertSqlSafe(self.checksums.list.as_str())).fetch_all(connection).await;
+        match rows {
+            Ok(rows) => rows
+                .iter()
+                .map(checksum_row)
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some)
+                .map_err(|source| PgError::Query { action: "reading a row of the checksum table", source }.into()),
+            Err(error) if sqlstate(&error).as_deref() == Some("42P01") => Ok(None),
+            Err(source) => Err(PgError::Query { action: "reading the checksum table", source }.into()),
+        }
+    }
+
+    async fn ensure_checksum_table(&mut self) -> Result<(), BoxError> {
+        let create = self.checksums.create.clone();
+        match self.simple(&create).await {
+            // A concurrent creator (without our lock) won the race: the table is there.
+            Err(error) if matches!(sqlstate(&error).as_deref(), Some("42P07" | "23505")) => Ok(()),
+            other => other.map_err(|source| PgError::Query { action: "creating the checksum table", source }.into()),
+        }
+    }
+
+    async fn save_checksums(&mut self, rows: &[ChecksumRow]) -> Result<(), BoxError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut sql = String::from("BEGIN;\n");
+        for row in rows {
+            sql.push_str(&self.checksums.upsert(row));
+            sql.push_str(";\n");
+        }
+        sql.push_str("COMMIT");
+        if let Err(source) = self.simple(&sql).await {
+            self.abandon_transaction().await;
+            return Err(PgError::Query { action: "writing the checksum table", source }.into());
+        }
+        Ok(())
+    }
+
+    fn stage_checksum(&mut self, version: Version, row: Option<ChecksumRow>) {
+        self.staged_checksum = Some(match row {
+            Some(row) => self.checksums.upsert(&row),
+            None => self.checksums.delete(version),
+        });
+    }
+}
+
+/// A checksum-table row, read by position.
+fn checksum_row(row: &sqlx::postgres::PgRow) -> Result<ChecksumRow, sqlx::Error> {
+    use sqlx::Row;
+    let version: i64 = row.try_get(0)?;
+    let version = Version::new(version)
+        .ok_or_else(|| sqlx::Error::Decode(format!("checksum row with version {version}, not above 0").into()))?;
+    Ok(ChecksumRow {
+        version,
+        up: row.try_get(1)?,
+        down: row.try_get(2)?,
+        up_statements: row.try_get(3)?,
+        no_transaction: row.try_get(4)?,
+        tool_version: row.try_get(5)?,
+    })
+}
 
 impl Driver for PgDriver {
     fn capabilities(&self) -> Capabilities {

@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 mod batch;
+mod checksum_table;
 mod driver;
 pub mod dsn;
 mod error;

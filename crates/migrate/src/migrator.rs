@@ -50,6 +50,7 @@ pub struct Migrator {
     no_versioning: bool,
     excluded: BTreeSet<i64>,
     lock: bool,
+    allow_changed: bool,
 }
 
 /// What a command did.
@@ -117,6 +118,7 @@ impl Migrator {
             no_versioning: false,
             excluded: BTreeSet::new(),
             lock: true,
+            allow_changed: false,
         }
     }
 
@@ -165,6 +167,14 @@ impl Migrator {
     /// usually fails on a duplicate object, and a data migration can run twice.
     pub fn with_lock(mut self, lock: bool) -> Migrator {
         self.lock = lock;
+        self
+    }
+
+    /// Runs even when an applied migration's Up section changed since it was applied (default `false`:
+    /// such a run stops before applying anything, naming the file and the first statement that differs).
+    /// The change is then reported as a warning (`tracing`), as a changed Down section always is.
+    pub fn with_allow_changed(mut self, allow: bool) -> Migrator {
+        self.allow_changed = allow;
         self
     }
 
@@ -277,7 +287,7 @@ impl Migrator {
         let migrations = self.migrations()?;
         let mut session = self.open(database).await?;
         let request = self.request(command);
-        let options = RunOptions { lock: self.lock };
+        let options = RunOptions { lock: self.lock, allow_changed: self.allow_changed };
         let outcome =
             migrate_core::migrate(session.driver(), &migrations, &request, &options, &crate::env, &mut |_| {}).await;
         session.close().await;

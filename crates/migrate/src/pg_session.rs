@@ -7,8 +7,8 @@
 
 use async_trait::async_trait;
 use migrate_core::{
-    AppliedRow, BoxError, Capabilities, CodeFailure, Direction, Driver, Executor, Lock, Progress, ProgressStore,
-    Statement, StatementFailure, Version, VersionStore,
+    AppliedRow, BoxError, Capabilities, ChecksumRow, ChecksumStore, CodeFailure, Direction, Driver, Executor, Lock,
+    Progress, ProgressStore, Statement, StatementFailure, Version, VersionStore,
 };
 use migrate_postgres::{PgConfig, PgConnSpec, PgDriver, PgError, TableName};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool};
@@ -222,6 +222,31 @@ impl ProgressStore for PgSession {
 
     async fn clear_progress(&mut self, version: Version) -> Result<(), BoxError> {
         self.driver()?.clear_progress(version).await
+    }
+}
+
+#[async_trait]
+impl ChecksumStore for PgSession {
+    fn keeps_checksums(&self) -> bool {
+        self.driver.as_ref().is_some_and(ChecksumStore::keeps_checksums)
+    }
+
+    async fn list_checksums(&mut self) -> Result<Option<Vec<ChecksumRow>>, BoxError> {
+        self.driver()?.list_checksums().await
+    }
+
+    async fn ensure_checksum_table(&mut self) -> Result<(), BoxError> {
+        self.driver()?.ensure_checksum_table().await
+    }
+
+    async fn save_checksums(&mut self, rows: &[ChecksumRow]) -> Result<(), BoxError> {
+        self.driver()?.save_checksums(rows).await
+    }
+
+    fn stage_checksum(&mut self, version: Version, row: Option<ChecksumRow>) {
+        if let Some(driver) = self.driver.as_mut() {
+            driver.stage_checksum(version, row);
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! `DATABASE_URL=postgres://… cargo run -p migrate-examples --bin quickstart`.
 
 #![allow(clippy::print_stdout)] // An example program: printing the report is its job.
+#![allow(clippy::disallowed_methods)] // A service reads its configuration from the environment.
 
 static MIGRATIONS: migrate::EmbeddedSource = migrate::embed!("migrations");
 

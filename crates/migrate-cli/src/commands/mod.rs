@@ -58,7 +58,17 @@ async fn migrations_and_connection(
     out: &Output,
 ) -> Result<(Vec<Migration>, DriverKind, Box<dyn Driver>), CliError> {
     let dir = settings.dir.clone();
-    let reading = tokio::task::spawn_blocking(move || resolve(&DirectorySource::new(dir), &[]));
+    let reading = tokio::task::spawn_blocking(move || {
+        let migrations = resolve(&DirectorySource::new(dir), &[])?;
+        // Every applied file is checked against its checksum on every run: read them now, while connecting.
+        // A file that cannot be read is reported where it is needed.
+        for migration in &migrations {
+            if let migrate::MigrationKind::Sql { text } = migration.kind() {
+                let _ = text.get();
+            }
+        }
+        Ok::<_, migrate::ResolveError>(migrations)
+    });
     let connected = connect(settings, env, out).await;
     let migrations =
         reading.await.map_err(|error| CliError::failed(format!("reading the migrations failed: {error}")))??;

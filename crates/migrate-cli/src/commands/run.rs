@@ -34,6 +34,12 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
     let mut in_transaction = false;
     let mut on_event = |event: RunEvent<'_>| match event {
         RunEvent::Warning { warning } => out.log(&out.paint(Style::Yellow, &format!("warning: {warning}"))),
+        RunEvent::Changed { changed } => out.log(&out.paint(Style::Yellow, &format!("warning: {changed}"))),
+        RunEvent::ChecksumsRecorded { versions } => out.log(&format!(
+            "recorded the checksums of {} applied migration(s) that had none (applied by goose, or before checksums \
+             were kept); later edits to them are caught",
+            versions.len()
+        )),
         RunEvent::MigrationStarted { step } => {
             if let Some(live) = &live {
                 live.start(step.migration.name());
@@ -74,8 +80,15 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
         _ => {}
     };
     let lookup = |name: &str| env.lookup(name);
-    let outcome =
-        migrate(driver.as_mut(), &migrations, &request, &RunOptions { lock: true }, &lookup, &mut on_event).await;
+    let outcome = migrate(
+        driver.as_mut(),
+        &migrations,
+        &request,
+        &RunOptions { lock: true, allow_changed: settings.allow_changed },
+        &lookup,
+        &mut on_event,
+    )
+    .await;
     if let Some(ticker) = ticker {
         ticker.abort();
     }

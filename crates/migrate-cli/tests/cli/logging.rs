@@ -71,3 +71,22 @@ async fn verbose_prints_only_what_ran() {
     filters.bind(|| insta::assert_snapshot!(run.stderr));
     db.drop_db().await;
 }
+
+/// An applied migration edited afterwards: refused with its file and line and what to do; with
+/// -allow-changed a warning, and the run goes on.
+#[tokio::test]
+async fn an_edited_applied_migration_is_refused_then_allowed() {
+    let db = TestDb::new("log_changed").await;
+    let dir = crate::support::TempDir::new("log_changed");
+    dir.write("00001_a.sql", "-- +goose Up\nCREATE TABLE a (id int);\nINSERT INTO a VALUES (1);\n");
+    migrate(&["-dir", dir.path(), "postgres", &db.url(), "up"], &[]).expect(0);
+    dir.write("00001_a.sql", "-- +goose Up\nCREATE TABLE a (id int);\nINSERT INTO a VALUES (2);\n");
+    dir.write("00002_b.sql", "-- +goose Up\nCREATE TABLE b (id int);\n");
+    let run = migrate(&["-dir", dir.path(), "postgres", &db.url(), "up"], &[]).expect(1);
+    assert!(run.stderr.contains("00001_a.sql:3: migration 1 is applied, and its Up section changed"), "{}", run.stderr);
+    assert!(run.stderr.contains("nothing ran") && run.stderr.contains("-allow-changed"), "{}", run.stderr);
+    assert!(!db.has_table("b").await);
+    let run = migrate(&["-dir", dir.path(), "-allow-changed", "postgres", &db.url(), "up"], &[]).expect(0);
+    assert!(run.stderr.contains("warning: ") && run.stderr.contains("OK   00002_b.sql"), "{}", run.stderr);
+    db.drop_db().await;
+}

@@ -293,6 +293,29 @@ pub fn parse_direction<'a>(
     direction: Direction,
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<DirectionParse<'a>, ParseError> {
+    parse_direction_with(file, text, direction, Some(lookup))
+}
+
+/// Parses one direction as written: ENVSUB sections keep their `${VAR}` references (statements split
+/// where the unexpanded lines end with `;`). What a migration's checksum is computed over, so that
+/// environments substituting different values share one checksum.
+pub fn parse_direction_verbatim<'a>(
+    file: &str,
+    text: &'a str,
+    direction: Direction,
+) -> Result<DirectionParse<'a>, ParseError> {
+    parse_direction_with(file, text, direction, None)
+}
+
+/// ENVSUB's variable lookup.
+type Lookup<'l> = &'l dyn Fn(&str) -> Option<String>;
+
+fn parse_direction_with<'a>(
+    file: &str,
+    text: &'a str,
+    direction: Direction,
+    lookup: Option<Lookup<'_>>,
+) -> Result<DirectionParse<'a>, ParseError> {
     let error = |line: usize, kind: ParseErrorKind| ParseError { file: file.to_owned(), line, direction: None, kind };
     // The error is the block's, so it points at its StatementBegin and names the annotation that ended it.
     let not_closed = |begin_line: usize, annotation: &'static str, at: usize| {
@@ -382,7 +405,7 @@ pub fn parse_direction<'a>(
         let in_end_state = matches!(state, State::EndUp | State::EndDown);
         let mut semicolon_line = Cow::Borrowed(line);
         if !in_end_state {
-            let expanded = if envsub {
+            let expanded = if let Some(lookup) = lookup.filter(|_| envsub) {
                 envsub::expand(line, lookup).map_err(|failure| {
                     let kind = match failure {
                         envsub::ExpandError::Message(message) => ParseErrorKind::Envsub { message },

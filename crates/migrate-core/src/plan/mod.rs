@@ -207,6 +207,11 @@ fn format_missing(missing: &[(Version, String)]) -> String {
     missing.iter().map(|(version, path)| format!("version {version}: {path}")).collect::<Vec<_>>().join("\n\t")
 }
 
+/// The versions goose counts as applied (the most recent row of each says so), for the history check.
+pub(crate) fn applied_versions(rows: &[AppliedRow]) -> BTreeSet<i64> {
+    DbState::new(rows).applied.into_keys().collect()
+}
+
 /// The version table read the way goose reads it.
 struct DbState<'r> {
     /// Rows, most recently applied first.
