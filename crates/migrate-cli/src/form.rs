@@ -30,6 +30,7 @@ const SHARED_COMMANDS: &[&str] = &[
     "reset",
     "status",
     "version",
+    "verify",
     "create",
     "fix",
     "validate",

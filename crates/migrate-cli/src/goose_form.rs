@@ -241,6 +241,7 @@ impl RawGoose {
             "reset" => Command::Migrate(migrate::Command::Reset),
             "status" => Command::Status,
             "version" => Command::Version,
+            "verify" => Command::Verify,
             "create" => {
                 let name = args.first().ok_or_else(|| {
                     CliError::GooseUsage("create must be of form: migrate [OPTIONS] create NAME [sql]".to_owned())
@@ -312,6 +313,7 @@ Commands:
     reset                Roll back all migrations
     status               Dump the migration status for the current DB
     version              Print the current version of the database
+    verify               Compare the applied history with the files (checksums, missing, partial) (migrate only)
     create NAME [sql]    Creates new migration file with the current timestamp
     fix                  Apply sequential ordering to migrations
     validate             Check migration files without running them

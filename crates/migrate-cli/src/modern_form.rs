@@ -93,6 +93,17 @@ pub(crate) enum ModernCommand {
         #[arg(long)]
         exit_code: bool,
     },
+    /// Compare the applied history with the files: changed files (checksums), applied versions without a
+    /// file, out-of-order pending ones, partial ones, unrecorded checksums. Exit 1 on any finding
+    Verify {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        dir: DirArg,
+        /// Print one JSON document on stdout
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the database's current version
     Version {
         #[command(flatten)]
@@ -306,6 +317,7 @@ impl ModernCli {
             }
             ModernCommand::Status { db, dir, .. } => (Command::Status, Some(db), Some(dir), None),
             ModernCommand::Version { db, dir, .. } => (Command::Version, Some(db), Some(dir), None),
+            ModernCommand::Verify { db, dir, .. } => (Command::Verify, Some(db), Some(dir), None),
             ModernCommand::Create { name, kind, dir, .. } => {
                 (Command::Create { name: name.clone(), kind: kind.clone() }, None, Some(dir), None)
             }
@@ -352,7 +364,7 @@ impl ModernCli {
                 settings.json = *json;
             }
             ModernCommand::Create { sequential, .. } => settings.sequential = *sequential,
-            ModernCommand::Validate { json, .. } => settings.json = *json,
+            ModernCommand::Validate { json, .. } | ModernCommand::Verify { json, .. } => settings.json = *json,
             ModernCommand::Wait { .. } => settings.timeout = Some(settings.timeout.unwrap_or(DEFAULT_WAIT)),
             _ => {}
         }

@@ -64,6 +64,8 @@ pub(crate) enum Command {
     Status,
     /// The database's current version.
     Version,
+    /// Compare the database's history with the directory (read-only).
+    Verify,
     /// A new migration file.
     Create {
         /// The description, snake-cased into the file name.
@@ -102,6 +104,7 @@ impl Command {
             },
             Command::Status => "status",
             Command::Version => "version",
+            Command::Verify => "verify",
             Command::Create { .. } => "create",
             Command::Fix => "fix",
             Command::Validate { .. } => "validate",

@@ -131,3 +131,141 @@ impl std::fmt::Display for ChangedMigration {
         }
     }
 }
+
+/// One thing `verify` found where the database and the directory disagree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Finding {
+    /// An applied migration's file changed since it was applied.
+    Changed(ChangedMigration),
+    /// A version is applied in the database but no file has it.
+    NoFile {
+        /// The version.
+        version: Version,
+    },
+    /// A pending migration is older than the newest applied one (applying it needs allow-missing).
+    OutOfOrder {
+        /// The version.
+        version: Version,
+        /// Its file.
+        file: String,
+        /// The newest applied version.
+        newest_applied: i64,
+    },
+    /// A migration stopped part-way and is recorded as partially applied (ClickHouse progress).
+    Partial {
+        /// The version.
+        version: Version,
+        /// Its file, when there is one.
+        file: Option<String>,
+        /// Statements completed.
+        done: usize,
+        /// Statements in the section.
+        total: usize,
+    },
+    /// An applied migration has no checksum recorded yet (applied by goose, or before checksums).
+    Unrecorded {
+        /// The version.
+        version: Version,
+        /// Its file.
+        file: String,
+    },
+}
+
+impl Finding {
+    /// A short name for the kind, as the JSON document gives it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Finding::Changed(changed) if changed.direction == Direction::Up => "changed_up",
+            Finding::Changed(_) => "changed_down",
+            Finding::NoFile { .. } => "no_file",
+            Finding::OutOfOrder { .. } => "out_of_order",
+            Finding::Partial { .. } => "partial",
+            Finding::Unrecorded { .. } => "no_checksum",
+        }
+    }
+
+    /// The version it is about.
+    pub fn version(&self) -> Version {
+        match self {
+            Finding::Changed(changed) => changed.version,
+            Finding::NoFile { version }
+            | Finding::OutOfOrder { version, .. }
+            | Finding::Partial { version, .. }
+            | Finding::Unrecorded { version, .. } => *version,
+        }
+    }
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Finding::Changed(changed) => changed.fmt(f),
+            Finding::NoFile { version } => write!(f, "version {version} is applied, but no migration file has it"),
+            Finding::OutOfOrder { version, file, newest_applied } => write!(
+                f,
+                "{file}: migration {version} is pending but older than the newest applied version {newest_applied} \
+                 (out of order: it needs allow-missing to run)"
+            ),
+            Finding::Partial { version, file, done, total } => write!(
+                f,
+                "{}: migration {version} is partially applied ({done} of {total} statements); the next run resumes it",
+                file.as_deref().unwrap_or("(no file)")
+            ),
+            Finding::Unrecorded { version, file } => write!(
+                f,
+                "{file}: migration {version} is applied but has no checksum recorded (applied by goose, or before \
+                 checksums were kept); the next locked run records it"
+            ),
+        }
+    }
+}
+
+/// How many versions goose counts as applied.
+pub fn applied_count(rows: &[AppliedRow]) -> usize {
+    crate::plan::applied_versions(rows).len()
+}
+
+/// Everything where the database and the directory disagree, in version order per kind: changed files,
+/// applied versions with no file, out-of-order pending ones, partial ones, and (when checksums are kept)
+/// applied ones with no checksum. Reads nothing but the files' texts.
+pub fn verify_history(
+    migrations: &[Migration],
+    rows: &[AppliedRow],
+    recorded: Option<&[ChecksumRow]>,
+    progress: &[crate::progress::Progress],
+) -> Result<Vec<Finding>, HistoryError> {
+    let applied = crate::plan::applied_versions(rows);
+    let mut findings = Vec::new();
+    if let Some(recorded) = recorded {
+        let check = check_history(migrations, rows, recorded)?;
+        findings.extend(check.changed.into_iter().map(Finding::Changed));
+        let unrecorded = check.unrecorded.iter().map(|row| row.version);
+        for version in unrecorded {
+            let file = migrations.iter().find(|m| m.version() == version).map(|m| m.path().to_owned());
+            findings.push(Finding::Unrecorded { version, file: file.unwrap_or_default() });
+        }
+    }
+    let files: std::collections::BTreeSet<i64> = migrations.iter().map(|m| m.version().get()).collect();
+    for version in applied.iter().filter(|v| !files.contains(v)) {
+        if let Some(version) = Version::new(*version) {
+            findings.push(Finding::NoFile { version });
+        }
+    }
+    let newest_applied = applied.iter().next_back().copied().unwrap_or(0);
+    for migration in migrations {
+        let version = migration.version().get();
+        if !applied.contains(&version) && version < newest_applied {
+            findings.push(Finding::OutOfOrder {
+                version: migration.version(),
+                file: migration.path().to_owned(),
+                newest_applied,
+            });
+        }
+    }
+    for partial in progress {
+        let file = migrations.iter().find(|m| m.version() == partial.version).map(|m| m.path().to_owned());
+        findings.push(Finding::Partial { version: partial.version, file, done: partial.done, total: partial.total });
+    }
+    Ok(findings)
+}

@@ -50,7 +50,9 @@ pub use crate::checksum::{ChecksumRow, ChecksumStore, Checksums};
 pub use crate::driver::{
     AppliedRow, BoxError, Capabilities, CodeFailure, Driver, Executor, Lock, StatementFailure, VersionStore,
 };
-pub use crate::history::{check_history, ChangedMigration, HistoryCheck, HistoryError};
+pub use crate::history::{
+    applied_count, check_history, verify_history, ChangedMigration, Finding, HistoryCheck, HistoryError,
+};
 pub use crate::parser::{
     parse, parse_direction, parse_direction_verbatim, DirectionParse, ParseError, ParseErrorKind, ParseWarning,
     ParseWarningKind, ParsedMigration, Statement,

@@ -7,6 +7,7 @@ mod files;
 mod run;
 mod status;
 mod validate;
+mod verify;
 mod wait;
 
 use std::process::ExitCode;
@@ -36,6 +37,7 @@ async fn dispatch(settings: &Settings, env: &Env, out: &Output) -> Result<ExitCo
         Command::Migrate(command) => run::run(*command, settings, env, out).await,
         Command::Status => status::status(settings, env, out).await,
         Command::Version => status::version(settings, env, out).await,
+        Command::Verify => verify::verify(settings, env, out).await,
         Command::Create { name, kind } => files::create(name, kind, settings, out),
         Command::Fix => files::fix(settings, out),
         Command::Init => files::init(settings, out),

@@ -246,6 +246,40 @@ pub(crate) struct VersionDoc {
     pub(crate) no_versioning: bool,
 }
 
+/// `verify`: `ok` when nothing was found.
+#[derive(Debug, Serialize)]
+pub(crate) struct VerifyDoc {
+    pub(crate) command: &'static str,
+    pub(crate) ok: bool,
+    /// Applied migrations whose files were checked against their checksums (0 when none are kept).
+    pub(crate) checked: usize,
+    pub(crate) findings: Vec<FindingDoc>,
+}
+
+/// One finding of `verify`.
+#[derive(Debug, Serialize)]
+pub(crate) struct FindingDoc {
+    pub(crate) kind: &'static str,
+    pub(crate) version: i64,
+    pub(crate) file: Option<String>,
+    pub(crate) line: Option<usize>,
+    pub(crate) message: String,
+}
+
+impl From<&migrate::Finding> for FindingDoc {
+    fn from(finding: &migrate::Finding) -> FindingDoc {
+        let (file, line) = match finding {
+            migrate::Finding::Changed(changed) => (Some(changed.file.clone()), changed.statement.map(|(_, l)| l)),
+            migrate::Finding::OutOfOrder { file, .. } | migrate::Finding::Unrecorded { file, .. } => {
+                (Some(file.clone()), None)
+            }
+            migrate::Finding::Partial { file, .. } => (file.clone(), None),
+            _ => (None, None),
+        };
+        FindingDoc { kind: finding.kind(), version: finding.version().get(), file, line, message: finding.to_string() }
+    }
+}
+
 /// `validate`.
 #[derive(Debug, Serialize)]
 pub(crate) struct ValidateDoc<'a> {

@@ -28,3 +28,6 @@ mod clickhouse;
 
 /// The library's log events in the CLI's output: lock waits naming the holder, driver warnings.
 mod logging;
+
+/// Checksums and verify: what `verify` finds, each kind on its own, and its JSON document.
+mod history;
