@@ -96,8 +96,8 @@ impl CliError {
 fn run_hint(error: &RunError) -> &'static str {
     if matches!(error.kind, migrate::RunErrorKind::Changed { .. }) {
         return "; nothing ran. Restore the file as it was applied (never edit an applied migration: add a new \
-                one), or, if the edit was intended and the database already matches it, run with --allow-changed \
-                (goose's form: -allow-changed)";
+                one), or, if the edit was intended and the database already matches it, record the file as it is \
+                now with `migrate repair VERSION` (or run once with --allow-changed; goose's form: -allow-changed)";
     }
     lock_wait_hint(error)
 }

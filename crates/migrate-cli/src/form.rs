@@ -31,6 +31,7 @@ const SHARED_COMMANDS: &[&str] = &[
     "status",
     "version",
     "verify",
+    "repair",
     "create",
     "fix",
     "validate",

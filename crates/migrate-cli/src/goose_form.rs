@@ -242,6 +242,15 @@ impl RawGoose {
             "status" => Command::Status,
             "version" => Command::Version,
             "verify" => Command::Verify,
+            "repair" => Command::Repair {
+                versions: args
+                    .iter()
+                    .map(|text| {
+                        text.parse()
+                            .map_err(|_| CliError::BadArgument(format!("version must be a number (got '{text}')")))
+                    })
+                    .collect::<Result<_, _>>()?,
+            },
             "create" => {
                 let name = args.first().ok_or_else(|| {
                     CliError::GooseUsage("create must be of form: migrate [OPTIONS] create NAME [sql]".to_owned())
@@ -314,6 +323,7 @@ Commands:
     status               Dump the migration status for the current DB
     version              Print the current version of the database
     verify               Compare the applied history with the files (checksums, missing, partial) (migrate only)
+    repair [VERSION...]  Record the files' checksums as they are now (all applied when none given) (migrate only)
     create NAME [sql]    Creates new migration file with the current timestamp
     fix                  Apply sequential ordering to migrations
     validate             Check migration files without running them

@@ -104,6 +104,25 @@ pub(crate) enum ModernCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Record the files' checksums as they are now, for the given applied versions (all when none are
+    /// given), after an intended edit; and forget the checksums of versions no longer applied
+    Repair {
+        /// The versions to record (default: every applied one whose checksum differs or is missing)
+        versions: Vec<i64>,
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        dir: DirArg,
+        /// Print what would change, change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Print one JSON document on stdout
+        #[arg(long)]
+        json: bool,
+        /// How long to wait for another runner's migration lock [default: 5m]
+        #[arg(long, value_name = "DURATION", value_parser = duration)]
+        lock_wait: Option<Duration>,
+    },
     /// Print the database's current version
     Version {
         #[command(flatten)]
@@ -318,6 +337,9 @@ impl ModernCli {
             ModernCommand::Status { db, dir, .. } => (Command::Status, Some(db), Some(dir), None),
             ModernCommand::Version { db, dir, .. } => (Command::Version, Some(db), Some(dir), None),
             ModernCommand::Verify { db, dir, .. } => (Command::Verify, Some(db), Some(dir), None),
+            ModernCommand::Repair { versions, db, dir, .. } => {
+                (Command::Repair { versions: versions.clone() }, Some(db), Some(dir), None)
+            }
             ModernCommand::Create { name, kind, dir, .. } => {
                 (Command::Create { name: name.clone(), kind: kind.clone() }, None, Some(dir), None)
             }
@@ -365,6 +387,11 @@ impl ModernCli {
             }
             ModernCommand::Create { sequential, .. } => settings.sequential = *sequential,
             ModernCommand::Validate { json, .. } | ModernCommand::Verify { json, .. } => settings.json = *json,
+            ModernCommand::Repair { dry_run, json, lock_wait, .. } => {
+                settings.dry_run = *dry_run;
+                settings.json = *json;
+                settings.lock_wait = *lock_wait;
+            }
             ModernCommand::Wait { .. } => settings.timeout = Some(settings.timeout.unwrap_or(DEFAULT_WAIT)),
             _ => {}
         }

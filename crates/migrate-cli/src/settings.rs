@@ -66,6 +66,11 @@ pub(crate) enum Command {
     Version,
     /// Compare the database's history with the directory (read-only).
     Verify,
+    /// Record the files' checksums as they are now for these applied versions (all when empty).
+    Repair {
+        /// The versions given.
+        versions: Vec<i64>,
+    },
     /// A new migration file.
     Create {
         /// The description, snake-cased into the file name.
@@ -105,6 +110,7 @@ impl Command {
             Command::Status => "status",
             Command::Version => "version",
             Command::Verify => "verify",
+            Command::Repair { .. } => "repair",
             Command::Create { .. } => "create",
             Command::Fix => "fix",
             Command::Validate { .. } => "validate",

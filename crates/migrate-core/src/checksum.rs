@@ -157,6 +157,12 @@ pub trait ChecksumStore: Send {
         Ok(())
     }
 
+    /// Deletes the rows of these versions (`repair`: versions no longer applied).
+    async fn delete_checksums(&mut self, versions: &[Version]) -> Result<(), BoxError> {
+        let _ = versions;
+        Ok(())
+    }
+
     /// Makes the next version-row write also record `row` (an Up) or forget the version's row (a Down),
     /// in the same transaction where the driver has them.
     fn stage_checksum(&mut self, version: Version, row: Option<ChecksumRow>) {

@@ -269,3 +269,72 @@ pub fn verify_history(
     }
     Ok(findings)
 }
+
+/// What `repair` changes in the checksum table.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Repair {
+    /// Rows to record (the files as they are now), for applied migrations whose checksum differs or is
+    /// missing.
+    pub record: Vec<ChecksumRow>,
+    /// Versions whose row goes, because they are no longer applied.
+    pub remove: Vec<Version>,
+}
+
+/// Plans `repair` for the given versions (all applied ones when empty): record their files' checksums as
+/// they are now, and forget the rows of versions that are no longer applied. A given version that is not
+/// applied, or has no SQL file, is refused.
+pub fn plan_repair(
+    migrations: &[Migration],
+    rows: &[AppliedRow],
+    recorded: &[ChecksumRow],
+    versions: &[i64],
+) -> Result<Repair, RepairError> {
+    let applied = crate::plan::applied_versions(rows);
+    for version in versions {
+        if !applied.contains(version) {
+            return Err(RepairError::NotApplied { version: *version });
+        }
+        let has_file =
+            migrations.iter().any(|m| m.version().get() == *version && matches!(m.kind(), MigrationKind::Sql { .. }));
+        if !has_file {
+            return Err(RepairError::NoFile { version: *version });
+        }
+    }
+    let by_version: HashMap<i64, &ChecksumRow> = recorded.iter().map(|row| (row.version.get(), row)).collect();
+    let mut repair = Repair::default();
+    for migration in migrations {
+        let version = migration.version().get();
+        let chosen = if versions.is_empty() { applied.contains(&version) } else { versions.contains(&version) };
+        if !chosen {
+            continue;
+        }
+        let Some(row) = row_for(migration)? else { continue };
+        let same = by_version.get(&version).is_some_and(|old| old.up == row.up && old.down == row.down);
+        if !same {
+            repair.record.push(row);
+        }
+    }
+    repair.remove = recorded.iter().map(|row| row.version).filter(|v| !applied.contains(&v.get())).collect();
+    Ok(repair)
+}
+
+/// Why `repair` refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RepairError {
+    /// The version is not applied: there is nothing to repair.
+    #[error("version {version} is not applied, so it has no checksum to repair")]
+    NotApplied {
+        /// The version.
+        version: i64,
+    },
+    /// No SQL migration file has the version.
+    #[error("no SQL migration file has version {version}")]
+    NoFile {
+        /// The version.
+        version: i64,
+    },
+    /// A file could not be read or parsed.
+    #[error(transparent)]
+    History(#[from] HistoryError),
+}

@@ -51,7 +51,8 @@ pub use crate::driver::{
     AppliedRow, BoxError, Capabilities, CodeFailure, Driver, Executor, Lock, StatementFailure, VersionStore,
 };
 pub use crate::history::{
-    applied_count, check_history, verify_history, ChangedMigration, Finding, HistoryCheck, HistoryError,
+    applied_count, check_history, plan_repair, verify_history, ChangedMigration, Finding, HistoryCheck, HistoryError,
+    Repair, RepairError,
 };
 pub use crate::parser::{
     parse, parse_direction, parse_direction_verbatim, DirectionParse, ParseError, ParseErrorKind, ParseWarning,

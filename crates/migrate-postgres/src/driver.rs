@@ -450,6 +450,16 @@ impl ChecksumStore for PgDriver {
         Ok(())
     }
 
+    async fn delete_checksums(&mut self, versions: &[Version]) -> Result<(), BoxError> {
+        if versions.is_empty() {
+            return Ok(());
+        }
+        let sql: Vec<String> = versions.iter().map(|version| self.checksums.delete(*version)).collect();
+        self.simple(&sql.join(";\n"))
+            .await
+            .map_err(|source| PgError::Query { action: "deleting from the checksum table", source }.into())
+    }
+
     fn stage_checksum(&mut self, version: Version, row: Option<ChecksumRow>) {
         self.staged_checksum = Some(match row {
             Some(row) => self.checksums.upsert(&row),

@@ -243,6 +243,10 @@ impl ChecksumStore for PgSession {
         self.driver()?.save_checksums(rows).await
     }
 
+    async fn delete_checksums(&mut self, versions: &[Version]) -> Result<(), BoxError> {
+        self.driver()?.delete_checksums(versions).await
+    }
+
     fn stage_checksum(&mut self, version: Version, row: Option<ChecksumRow>) {
         if let Some(driver) = self.driver.as_mut() {
             driver.stage_checksum(version, row);

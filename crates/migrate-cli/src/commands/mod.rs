@@ -4,6 +4,7 @@
 mod dry_run;
 mod env_cmd;
 mod files;
+mod repair;
 mod run;
 mod status;
 mod validate;
@@ -38,6 +39,7 @@ async fn dispatch(settings: &Settings, env: &Env, out: &Output) -> Result<ExitCo
         Command::Status => status::status(settings, env, out).await,
         Command::Version => status::version(settings, env, out).await,
         Command::Verify => verify::verify(settings, env, out).await,
+        Command::Repair { versions } => repair::repair(versions, settings, env, out).await,
         Command::Create { name, kind } => files::create(name, kind, settings, out),
         Command::Fix => files::fix(settings, out),
         Command::Init => files::init(settings, out),

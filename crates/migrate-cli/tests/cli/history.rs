@@ -107,3 +107,32 @@ async fn applied_migrations_without_checksums() {
     assert!(run.stderr.contains("no_checksum: ") && run.stderr.contains("verify: 1 finding(s)"), "{}", run.stderr);
     db.drop_db().await;
 }
+
+/// An intended edit: `up` refuses, `repair --dry-run` says what it would do, `repair` records the file as
+/// it is now, then `up` and `verify` pass; goose's form takes `repair VERSION`.
+#[tokio::test]
+async fn repair_records_an_intended_edit() {
+    let (db, dir) = applied("repair").await;
+    dir.write("00001_a.sql", &A.replace("VALUES (1)", "VALUES (10)"));
+    let up = ["up", "--dir", dir.path(), "--database-url"];
+    let url = db.url();
+    let run = migrate(&[&up[..], &[&url]].concat(), &[]).expect(1);
+    assert!(run.stderr.contains("migrate repair VERSION"), "{}", run.stderr);
+    let run = migrate(&["repair", "--dry-run", "--dir", dir.path(), "--database-url", &url], &[]).expect(0);
+    assert!(
+        run.stderr.contains("repair: would record the checksums of 00001_a.sql as it is now (version 1)"),
+        "{}",
+        run.stderr
+    );
+    migrate(&[&up[..], &[&url]].concat(), &[]).expect(1);
+    // A version that is not applied is refused.
+    let run = migrate(&["-dir", dir.path(), "postgres", &url, "repair", "7"], &[]).expect(1);
+    assert!(run.stderr.contains("version 7 is not applied"), "{}", run.stderr);
+    let run = migrate(&["-dir", dir.path(), "postgres", &url, "repair", "1"], &[]).expect(0);
+    assert!(run.stderr.contains("repair: recorded the checksums of 00001_a.sql"), "{}", run.stderr);
+    migrate(&[&up[..], &[&url]].concat(), &[]).expect(0);
+    verify(&db, &dir, false).expect(0);
+    let run = migrate(&["repair", "--json", "--dir", dir.path(), "--database-url", &url], &[]).expect(0);
+    assert_eq!(run.json()["recorded"], serde_json::json!([]));
+    db.drop_db().await;
+}

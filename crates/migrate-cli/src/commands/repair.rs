@@ -1,0 +1,109 @@
+//! `repair [VERSION...]`: after an intended edit of an applied migration, record its file's checksums as
+//! they are now (every applied migration whose checksum differs or is missing when no version is given),
+//! and forget the checksums of versions that are no longer applied. Under the migration lock; `--dry-run`
+//! says what it would change and changes nothing.
+
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use migrate::{plan_repair, Repair};
+
+use crate::commands::migrations_and_connection;
+use crate::env::Env;
+use crate::error::CliError;
+use crate::output::{json, Output};
+use crate::settings::Settings;
+
+/// `repair`'s JSON document.
+#[derive(Debug, Serialize)]
+struct RepairDoc {
+    command: &'static str,
+    ok: bool,
+    dry_run: bool,
+    /// Versions whose checksums were (or would be) recorded.
+    recorded: Vec<i64>,
+    /// Versions whose checksums were (or would be) forgotten.
+    removed: Vec<i64>,
+}
+
+pub(crate) async fn repair(
+    versions: &[i64],
+    settings: &Settings,
+    env: &Env,
+    out: &Output,
+) -> Result<ExitCode, CliError> {
+    let (migrations, _, mut driver) = migrations_and_connection(settings, env, out).await?;
+    if !driver.keeps_checksums() {
+        return Err(CliError::failed(
+            "repair: this database's driver keeps no checksums yet, so there is nothing to repair",
+        ));
+    }
+    let failed =
+        |what: &'static str| move |error: migrate::BoxError| CliError::failed(format!("{what} failed: {error}"));
+    let locked = !settings.dry_run;
+    if locked {
+        driver.acquire().await.map_err(failed("taking the migration lock"))?;
+    }
+    let result = repair_locked(driver.as_mut(), &migrations, versions, settings.dry_run).await;
+    if locked {
+        let released = driver.release().await.map_err(failed("releasing the migration lock"));
+        if result.is_ok() {
+            released?;
+        }
+    }
+    let repair = result?;
+    let verb = if settings.dry_run { "would record" } else { "recorded" };
+    let name = |version: migrate::Version| {
+        migrations.iter().find(|m| m.version() == version).map_or_else(|| version.to_string(), |m| m.name().to_owned())
+    };
+    if settings.json {
+        let document = RepairDoc {
+            command: "repair",
+            ok: true,
+            dry_run: settings.dry_run,
+            recorded: repair.record.iter().map(|row| row.version.get()).collect(),
+            removed: repair.remove.iter().map(|v| v.get()).collect(),
+        };
+        out.stdout(&json::render(&document, out.secrets()))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for row in &repair.record {
+        out.log(&format!(
+            "repair: {verb} the checksums of {} as it is now (version {})",
+            name(row.version),
+            row.version
+        ));
+    }
+    let forget = if settings.dry_run { "would forget" } else { "forgot" };
+    for version in &repair.remove {
+        out.log(&format!("repair: {forget} the checksums of version {version}, which is no longer applied"));
+    }
+    if repair.record.is_empty() && repair.remove.is_empty() {
+        out.log("repair: nothing to change: every applied migration's checksum matches its file");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn repair_locked(
+    driver: &mut dyn migrate::Driver,
+    migrations: &[migrate::Migration],
+    versions: &[i64],
+    dry_run: bool,
+) -> Result<Repair, CliError> {
+    let failed =
+        |what: &'static str| move |error: migrate::BoxError| CliError::failed(format!("{what} failed: {error}"));
+    let rows = driver.list_applied().await.map_err(failed("reading the version table"))?.unwrap_or_default();
+    let recorded = driver.list_checksums().await.map_err(failed("reading the checksums"))?;
+    let repair = plan_repair(migrations, &rows, recorded.as_deref().unwrap_or_default(), versions)
+        .map_err(|error| CliError::failed(format!("repair: {error}")))?;
+    if dry_run {
+        return Ok(repair);
+    }
+    if recorded.is_none() {
+        driver.ensure_checksum_table().await.map_err(failed("creating the checksum table"))?;
+    }
+    driver.save_checksums(&repair.record).await.map_err(failed("recording the checksums"))?;
+    driver.delete_checksums(&repair.remove).await.map_err(failed("forgetting checksums"))?;
+    Ok(repair)
+}
