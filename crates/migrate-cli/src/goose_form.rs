@@ -231,6 +231,18 @@ impl RawGoose {
             let text = args.first().ok_or_else(usage)?;
             text.parse().map_err(|_| CliError::BadArgument(format!("version must be a number (got '{text}')")))
         };
+        let versions = |name: &str, args: &[String]| -> Result<Vec<i64>, CliError> {
+            if args.is_empty() {
+                return Err(CliError::GooseUsage(format!(
+                    "{name} must be of form: migrate DRIVER DBSTRING [OPTIONS] {name} VERSION..."
+                )));
+            }
+            args.iter()
+                .map(|text| {
+                    text.parse().map_err(|_| CliError::BadArgument(format!("version must be a number (got '{text}')")))
+                })
+                .collect()
+        };
         Ok(match name {
             "up" => Command::Migrate(migrate::Command::Up),
             "up-by-one" => Command::Migrate(migrate::Command::UpByOne),
@@ -242,6 +254,15 @@ impl RawGoose {
             "status" => Command::Status,
             "version" => Command::Version,
             "verify" => Command::Verify,
+            "baseline" => Command::Mark(migrate::Mark::Baseline(number("baseline")?)),
+            "mark-applied" | "mark-rolled-back" => {
+                let versions = versions(name, args)?;
+                Command::Mark(if name == "mark-applied" {
+                    migrate::Mark::Applied(versions)
+                } else {
+                    migrate::Mark::RolledBack(versions)
+                })
+            }
             "repair" => Command::Repair {
                 versions: args
                     .iter()
@@ -324,6 +345,8 @@ Commands:
     version              Print the current version of the database
     verify               Compare the applied history with the files (checksums, missing, partial) (migrate only)
     repair [VERSION...]  Record the files' checksums as they are now (all applied when none given) (migrate only)
+    baseline VERSION     Record every migration up to VERSION as applied, without running it (migrate only)
+    mark-applied V...    Record versions as applied / mark-rolled-back V...: as rolled back (migrate only)
     create NAME [sql]    Creates new migration file with the current timestamp
     fix                  Apply sequential ordering to migrations
     validate             Check migration files without running them

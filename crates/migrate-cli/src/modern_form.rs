@@ -104,6 +104,30 @@ pub(crate) enum ModernCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Record every migration up to VERSION as applied without running it (a database migrated some other
+    /// way), in goose's rows
+    Baseline {
+        /// The last version to record
+        version: i64,
+        #[command(flatten)]
+        mark: MarkArgs,
+    },
+    /// Record versions as applied without running them
+    MarkApplied {
+        /// The versions
+        #[arg(required = true)]
+        versions: Vec<i64>,
+        #[command(flatten)]
+        mark: MarkArgs,
+    },
+    /// Record applied versions as rolled back without running their Down sections
+    MarkRolledBack {
+        /// The versions
+        #[arg(required = true)]
+        versions: Vec<i64>,
+        #[command(flatten)]
+        mark: MarkArgs,
+    },
     /// Record the files' checksums as they are now, for the given applied versions (all when none are
     /// given), after an intended edit; and forget the checksums of versions no longer applied
     Repair {
@@ -261,6 +285,24 @@ impl std::fmt::Debug for DbArgs {
     }
 }
 
+/// The flags of baseline, mark-applied and mark-rolled-back.
+#[derive(Debug, Args)]
+pub(crate) struct MarkArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    dir: DirArg,
+    /// Print the rows it would write, change nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Print one JSON document on stdout
+    #[arg(long)]
+    json: bool,
+    /// How long to wait for another runner's migration lock [default: 5m]
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    lock_wait: Option<Duration>,
+}
+
 /// The flags of the commands that change the database.
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
@@ -337,6 +379,15 @@ impl ModernCli {
             ModernCommand::Status { db, dir, .. } => (Command::Status, Some(db), Some(dir), None),
             ModernCommand::Version { db, dir, .. } => (Command::Version, Some(db), Some(dir), None),
             ModernCommand::Verify { db, dir, .. } => (Command::Verify, Some(db), Some(dir), None),
+            ModernCommand::Baseline { version, mark } => {
+                (Command::Mark(migrate::Mark::Baseline(*version)), Some(&mark.db), Some(&mark.dir), None)
+            }
+            ModernCommand::MarkApplied { versions, mark } => {
+                (Command::Mark(migrate::Mark::Applied(versions.clone())), Some(&mark.db), Some(&mark.dir), None)
+            }
+            ModernCommand::MarkRolledBack { versions, mark } => {
+                (Command::Mark(migrate::Mark::RolledBack(versions.clone())), Some(&mark.db), Some(&mark.dir), None)
+            }
             ModernCommand::Repair { versions, db, dir, .. } => {
                 (Command::Repair { versions: versions.clone() }, Some(db), Some(dir), None)
             }
@@ -387,6 +438,13 @@ impl ModernCli {
             }
             ModernCommand::Create { sequential, .. } => settings.sequential = *sequential,
             ModernCommand::Validate { json, .. } | ModernCommand::Verify { json, .. } => settings.json = *json,
+            ModernCommand::Baseline { mark, .. }
+            | ModernCommand::MarkApplied { mark, .. }
+            | ModernCommand::MarkRolledBack { mark, .. } => {
+                settings.dry_run = mark.dry_run;
+                settings.json = mark.json;
+                settings.lock_wait = mark.lock_wait;
+            }
             ModernCommand::Repair { dry_run, json, lock_wait, .. } => {
                 settings.dry_run = *dry_run;
                 settings.json = *json;

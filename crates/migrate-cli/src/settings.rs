@@ -66,6 +66,8 @@ pub(crate) enum Command {
     Version,
     /// Compare the database's history with the directory (read-only).
     Verify,
+    /// baseline, mark-applied, mark-rolled-back: goose's rows written without running anything.
+    Mark(migrate::Mark),
     /// Record the files' checksums as they are now for these applied versions (all when empty).
     Repair {
         /// The versions given.
@@ -110,6 +112,9 @@ impl Command {
             Command::Status => "status",
             Command::Version => "version",
             Command::Verify => "verify",
+            Command::Mark(migrate::Mark::Baseline(_)) => "baseline",
+            Command::Mark(migrate::Mark::Applied(_)) => "mark-applied",
+            Command::Mark(migrate::Mark::RolledBack(_)) => "mark-rolled-back",
             Command::Repair { .. } => "repair",
             Command::Create { .. } => "create",
             Command::Fix => "fix",

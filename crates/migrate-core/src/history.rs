@@ -88,7 +88,7 @@ fn changed(
 }
 
 /// The checksum row to record for a SQL migration being applied now (none for code migrations).
-pub(crate) fn row_for(migration: &Migration) -> Result<Option<ChecksumRow>, HistoryError> {
+pub fn checksum_row_of(migration: &Migration) -> Result<Option<ChecksumRow>, HistoryError> {
     let MigrationKind::Sql { text } = migration.kind() else { return Ok(None) };
     let text = text.get().map_err(|problem| HistoryError::Unreadable { message: problem.to_string() })?;
     Ok(Some(ChecksumRow::new(migration.version(), &Checksums::of(migration.path(), text)?)))
@@ -308,7 +308,7 @@ pub fn plan_repair(
         if !chosen {
             continue;
         }
-        let Some(row) = row_for(migration)? else { continue };
+        let Some(row) = checksum_row_of(migration)? else { continue };
         let same = by_version.get(&version).is_some_and(|old| old.up == row.up && old.down == row.down);
         if !same {
             repair.record.push(row);

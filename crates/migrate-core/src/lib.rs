@@ -35,6 +35,7 @@ mod applied_at;
 mod checksum;
 mod driver;
 mod history;
+mod marks;
 mod parser;
 mod plan;
 mod progress;
@@ -51,9 +52,10 @@ pub use crate::driver::{
     AppliedRow, BoxError, Capabilities, CodeFailure, Driver, Executor, Lock, StatementFailure, VersionStore,
 };
 pub use crate::history::{
-    applied_count, check_history, plan_repair, verify_history, ChangedMigration, Finding, HistoryCheck, HistoryError,
-    Repair, RepairError,
+    applied_count, check_history, checksum_row_of, plan_repair, verify_history, ChangedMigration, Finding,
+    HistoryCheck, HistoryError, Repair, RepairError,
 };
+pub use crate::marks::{plan_marks, Mark, MarkError};
 pub use crate::parser::{
     parse, parse_direction, parse_direction_verbatim, DirectionParse, ParseError, ParseErrorKind, ParseWarning,
     ParseWarningKind, ParsedMigration, Statement,

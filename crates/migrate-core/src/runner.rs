@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 use crate::driver::{AppliedRow, BoxError, CodeFailure, Driver, StatementFailure};
-use crate::history::{check_history, row_for, ChangedMigration, HistoryError};
+use crate::history::{check_history, checksum_row_of, ChangedMigration, HistoryError};
 use crate::parser::ParseWarning;
 use crate::plan::{plan, replan, Command, Plan, PlanError, PlanRequest, PlanStep, StepBody};
 use crate::progress::{Progress, StatementsHasher};
@@ -303,7 +303,7 @@ pub async fn run(
         let previous = progress.iter().find(|p| p.version == step.version());
         if step.record && driver.keeps_checksums() {
             let row = match step.direction {
-                Direction::Up => row_for(step.migration).map_err(|e| RunError::new(e.into()))?,
+                Direction::Up => checksum_row_of(step.migration).map_err(|e| RunError::new(e.into()))?,
                 Direction::Down => None,
             };
             driver.stage_checksum(step.version(), row);

@@ -4,6 +4,7 @@
 mod dry_run;
 mod env_cmd;
 mod files;
+mod mark;
 mod repair;
 mod run;
 mod status;
@@ -40,6 +41,7 @@ async fn dispatch(settings: &Settings, env: &Env, out: &Output) -> Result<ExitCo
         Command::Version => status::version(settings, env, out).await,
         Command::Verify => verify::verify(settings, env, out).await,
         Command::Repair { versions } => repair::repair(versions, settings, env, out).await,
+        Command::Mark(mark) => mark::mark(mark, settings, env, out).await,
         Command::Create { name, kind } => files::create(name, kind, settings, out),
         Command::Fix => files::fix(settings, out),
         Command::Init => files::init(settings, out),
@@ -62,14 +64,15 @@ async fn migrations_and_connection(
     out: &Output,
 ) -> Result<(Vec<Migration>, DriverKind, Box<dyn Driver>), CliError> {
     let dir = settings.dir.clone();
+    // A run that changes the database (and verify, repair) checks every applied file against its checksum:
+    // read the files now, while connecting, on both cores. status and version read no file contents.
+    let read_texts =
+        matches!(settings.command, Command::Migrate(_) | Command::Verify | Command::Repair { .. } | Command::Mark(_))
+            && !settings.no_versioning;
     let reading = tokio::task::spawn_blocking(move || {
         let migrations = resolve(&DirectorySource::new(dir), &[])?;
-        // Every applied file is checked against its checksum on every run: read them now, while connecting.
-        // A file that cannot be read is reported where it is needed.
-        for migration in &migrations {
-            if let migrate::MigrationKind::Sql { text } = migration.kind() {
-                let _ = text.get();
-            }
+        if read_texts {
+            read_all(&migrations);
         }
         Ok::<_, migrate::ResolveError>(migrations)
     });
@@ -78,6 +81,23 @@ async fn migrations_and_connection(
         reading.await.map_err(|error| CliError::failed(format!("reading the migrations failed: {error}")))??;
     let (kind, driver) = connected?;
     Ok((migrations, kind, driver))
+}
+
+/// Reads every SQL migration's text into its cache, half on another thread. A file that cannot be read is
+/// reported where its text is needed.
+fn read_all(migrations: &[Migration]) {
+    let read = |part: &[Migration]| {
+        for migration in part {
+            if let migrate::MigrationKind::Sql { text } = migration.kind() {
+                let _ = text.get();
+            }
+        }
+    };
+    let (first, second) = migrations.split_at(migrations.len() / 2);
+    std::thread::scope(|scope| {
+        scope.spawn(|| read(second));
+        read(first);
+    });
 }
 
 /// The database the settings name, parsed, and logged (redacted, with where it came from) before anything

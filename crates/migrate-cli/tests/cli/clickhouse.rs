@@ -219,3 +219,25 @@ fn both_drivers_variables_are_refused() {
     let run = migrate(&["status", "--dir", "."], &vars).expect(2);
     assert!(run.stderr.contains("both POSTGRES_HOST and CLICKHOUSE_HOST are set: pass --driver"), "{}", run.stderr);
 }
+
+/// baseline and the marks on ClickHouse: goose's rows written without running anything.
+#[test]
+fn baseline_and_marks_on_clickhouse() {
+    let db = ChDb::new("baseline");
+    let dir = crate::support::TempDir::new("ch_baseline");
+    for (name, table) in [("00001_a.sql", "a"), ("00002_b.sql", "b"), ("00003_c.sql", "c")] {
+        dir.write(name, &format!("-- +goose Up\nCREATE TABLE {table} (id UInt8) ENGINE = Memory;\n"));
+    }
+    ch(&format!("CREATE TABLE {}.a (id UInt8) ENGINE = Memory", db.name));
+    let url = format!("{}?database={}", ch_url(), db.name);
+    let tail = ["--dir", dir.path(), "--database-url", url.as_str()];
+    let with = |args: &[&'static str]| -> Vec<&str> { args.iter().copied().chain(tail).collect() };
+    migrate(&with(&["baseline", "1"]), &[]).expect(0);
+    assert_eq!(db.versions(), ["1"]);
+    migrate(&with(&["up"]), &[]).expect(0);
+    assert_eq!(db.versions(), ["1", "2", "3"]);
+    migrate(&with(&["mark-rolled-back", "3"]), &[]).expect(0);
+    assert_eq!(db.versions(), ["1", "2"]);
+    let run = migrate(&with(&["mark-rolled-back", "3"]), &[]).expect(1);
+    assert!(run.stderr.contains("version 3 is not applied"), "{}", run.stderr);
+}

@@ -136,3 +136,55 @@ async fn repair_records_an_intended_edit() {
     assert_eq!(run.json()["recorded"], serde_json::json!([]));
     db.drop_db().await;
 }
+
+/// A database migrated some other way: `baseline 2` records 1 and 2 without running them, so the next
+/// `up` runs only 3; mark-rolled-back and mark-applied move single versions; refusals name the version.
+#[tokio::test]
+async fn baseline_and_marks_adopt_a_database() {
+    let db = TestDb::new("baseline").await;
+    let dir = TempDir::new("baseline");
+    dir.write("00001_a.sql", A);
+    dir.write("00002_b.sql", B);
+    dir.write("00003_c.sql", C);
+    db.exec("CREATE TABLE a (id int); CREATE TABLE b (id int)").await;
+    let url = db.url();
+    let with = |args: &[&'static str]| -> Vec<String> {
+        args.iter()
+            .map(|a| a.to_string())
+            .chain(["--dir", dir.path(), "--database-url", &url].map(String::from))
+            .collect()
+    };
+    let migrate = |args: &[String], env: &[(&str, &str)]| {
+        crate::support::migrate(&args.iter().map(String::as_str).collect::<Vec<_>>(), env)
+    };
+    let run = migrate(&with(&["baseline", "2", "--dry-run"]), &[]).expect(0);
+    assert!(run.stderr.contains("baseline: would record 00001_a.sql (version 1) as applied"), "{}", run.stderr);
+    assert!(!db.has_table("goose_db_version").await, "--dry-run creates nothing");
+    let run = migrate(&with(&["baseline", "2"]), &[]).expect(0);
+    assert!(
+        run.stderr.contains("baseline: recorded 00002_b.sql (version 2) as applied, without running it"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(db.versions().await, ["1", "2"]);
+    let run = migrate(&with(&["up"]), &[]).expect(0);
+    assert!(run.stderr.contains("OK   00003_c.sql") && !run.stderr.contains("00001_a.sql"), "{}", run.stderr);
+    // The recorded checksums guard the baselined files too; verify agrees with everything.
+    migrate(&with(&["verify"]), &[]).expect(0);
+    // Refusals: already in that state, no file.
+    let run = migrate(&with(&["mark-applied", "3"]), &[]).expect(1);
+    assert!(run.stderr.contains("version 3 is already applied"), "{}", run.stderr);
+    let run = migrate(&with(&["mark-rolled-back", "9"]), &[]).expect(1);
+    assert!(run.stderr.contains("no migration file has version 9"), "{}", run.stderr);
+    // goose's form, and JSON.
+    let goose_form = ["-dir", dir.path(), "-json", "postgres", &url, "mark-rolled-back", "3"].map(String::from);
+    let run = migrate(&goose_form, &[]).expect(0);
+    assert_eq!(run.json()["rolled_back"], serde_json::json!([3]));
+    assert_eq!(db.versions().await, ["1", "2"]);
+    assert!(db.has_table("c").await, "nothing of the migration ran");
+    migrate(&with(&["mark-applied", "3"]), &[]).expect(0);
+    // goose's own query reads the rows as goose wrote them.
+    let goose = db.column("SELECT version_id::text FROM goose_db_version WHERE is_applied ORDER BY id").await;
+    assert_eq!(goose, ["0", "1", "2", "3"]);
+    db.drop_db().await;
+}
