@@ -82,10 +82,8 @@ async fn mark_locked(
         return Ok(steps);
     }
     driver.ensure_table().await.map_err(failed("creating the version table"))?;
-    if driver.keeps_checksums() {
-        if driver.list_checksums().await.map_err(failed("reading the checksums"))?.is_none() {
-            driver.ensure_checksum_table().await.map_err(failed("creating the checksum table"))?;
-        }
+    if driver.keeps_checksums() && driver.list_checksums().await.map_err(failed("reading the checksums"))?.is_none() {
+        driver.ensure_checksum_table().await.map_err(failed("creating the checksum table"))?;
     }
     for (version, direction) in &steps {
         if driver.keeps_checksums() {
