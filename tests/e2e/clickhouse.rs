@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use migrate_clickhouse::{ChConfig, ChConnSpec, ChDriver, TableName};
-use migrate_core::{current_version, Command, Lock, ProgressStore, RunErrorKind, VersionStore};
+use migrate_core::{current_version, ChecksumStore, Command, Lock, ProgressStore, RunErrorKind, VersionStore};
 
 use crate::recording_proxy::{http_request_bodies, RecordingProxy};
 use crate::support::{fixtures, load, steps, TempDir};
@@ -104,6 +104,32 @@ fn edit(dir: &TempDir, file: &str, from: &str, to: &str) {
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains(from), "{file} has no {from:?}");
     std::fs::write(&path, text.replace(from, to)).unwrap();
+}
+
+/// Checksums on ClickHouse: recorded after the run (one INSERT), an edited applied migration stops the
+/// next run before anything is sent, a rollback forgets the checksum, and goose's table is untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_applied_migration_stops_the_run() {
+    let db = ChDb::new("checksums").await;
+    let dir = TempDir::new("ch-checksums");
+    dir.write("00001_a.sql", "-- +goose Up\nCREATE TABLE a (x UInt8) ENGINE = Memory;\nINSERT INTO a VALUES (1);\n-- +goose Down\nDROP TABLE a;\n");
+    let mut driver = db.driver(ChConfig::default()).await;
+    run(&mut driver, &load(&dir.0), Command::Up).await.unwrap();
+    assert_eq!(db.column("SELECT toString(count()) FROM goose_db_version_checksums").await, ["1"]);
+    dir.write("00001_a.sql", "-- +goose Up\nCREATE TABLE a (x UInt8) ENGINE = Memory;\nINSERT INTO a VALUES (2);\n-- +goose Down\nDROP TABLE a;\n");
+    dir.write("00002_b.sql", "-- +goose Up\nCREATE TABLE b (x UInt8) ENGINE = Memory;\n");
+    let error = run(&mut driver, &load(&dir.0), Command::Up).await.unwrap_err();
+    let RunErrorKind::Changed { changed } = &error.kind else { panic!("{error}") };
+    assert_eq!(changed.statement, Some((2, 3)), "{error}");
+    assert!(!db.has_table("b").await, "nothing ran");
+    // Restored, it runs; rolled back, the checksum goes too.
+    dir.write("00001_a.sql", "-- +goose Up\nCREATE TABLE a (x UInt8) ENGINE = Memory;\nINSERT INTO a VALUES (1);\n-- +goose Down\nDROP TABLE a;\n");
+    run(&mut driver, &load(&dir.0), Command::Up).await.unwrap();
+    run(&mut driver, &load(&dir.0), Command::Down).await.unwrap();
+    let recorded = driver.list_checksums().await.unwrap().unwrap();
+    assert_eq!(recorded.iter().map(|row| row.version.get()).collect::<Vec<_>>(), [1]);
+    assert_eq!(db.versions().await, ["0:1", "1:1"]);
+    db.drop_db().await;
 }
 
 /// A failure at the first statement leaves nothing of the migration applied, and the message says so
@@ -326,7 +352,7 @@ async fn a_qualified_table_name_keeps_every_table_in_its_database() {
     run(&mut driver, &load(&dir.0), Command::Down).await.unwrap();
     assert_eq!(
         db.column(&format!("SELECT name FROM system.tables WHERE database = '{}' ORDER BY name", db.name)).await,
-        ["Versions", "Versions_lock", "Versions_progress"]
+        ["Versions", "Versions_checksums", "Versions_lock", "Versions_progress"]
     );
     assert_eq!(db.column("SELECT count() FROM Versions").await, ["1"]);
     db.drop_db().await;
@@ -661,7 +687,7 @@ pub(crate) mod harness {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_runner_with_nothing_to_do_sends_two_requests() {
+async fn a_runner_with_nothing_to_do_sends_three_requests() {
     let db = ChDb::new("noop_requests").await;
     let migrations = load(&fixtures().join("clickhouse"));
     run(&mut db.driver(ChConfig::default()).await, &migrations, Command::Up).await.unwrap();
@@ -674,9 +700,11 @@ async fn a_runner_with_nothing_to_do_sends_two_requests() {
     assert!(outcome.report.results.is_empty());
 
     let requests: Vec<String> = proxy.connections().iter().flat_map(|bytes| http_request_bodies(bytes)).collect();
-    // The server's version and settings, then goose's list with the pending-mutation count; no lock.
-    assert_eq!(requests.len(), 2, "{requests:#?}");
+    // The server's version and settings, goose's list with the pending-mutation count, the checksums of
+    // the applied files; no lock.
+    assert_eq!(requests.len(), 3, "{requests:#?}");
     assert!(requests[0].starts_with("SELECT 'version', version()"), "{requests:#?}");
     assert!(requests[1].starts_with("SELECT version_id, is_applied, tstamp"), "{requests:#?}");
+    assert!(requests[2].starts_with("SELECT version_id, u, d, s"), "{requests:#?}");
     db.drop_db().await;
 }

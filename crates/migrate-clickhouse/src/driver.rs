@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use migrate_core::{
-    AppliedRow, BoxError, Capabilities, Direction, Driver, Executor, Lock, Progress, ProgressStore, Statement,
-    StatementFailure, Version, VersionStore,
+    AppliedRow, BoxError, Capabilities, ChecksumRow, ChecksumStore, Direction, Driver, Executor, Lock, Progress,
+    ProgressStore, Statement, StatementFailure, Version, VersionStore,
 };
 
 use crate::cluster::{check_statement, run_on_cluster, ClusterConfig, ClusterSql, DdlSettings, Quorum, Replicas};
@@ -85,6 +85,11 @@ pub struct ChDriver {
     sequence: Sequence,
     /// The per-query settings of `ON CLUSTER` statements, in cluster mode.
     ddl: Option<DdlSettings>,
+    /// The checksum change of the step running now, confirmed by its version row.
+    staged_checksum: Option<(i64, Option<ChecksumRow>)>,
+    /// Confirmed checksum changes, written in one INSERT when the lock is released (one request per run
+    /// instead of one per migration; a run killed before it is adopted by the next run from the files).
+    pending_checksums: Vec<(i64, Option<ChecksumRow>)>,
 }
 
 impl ChDriver {
@@ -137,6 +142,8 @@ impl ChDriver {
             lock: LeaseLock::new(owner, config.lock_lease, config.lock_wait),
             sequence: Sequence::default(),
             ddl,
+            staged_checksum: None,
+            pending_checksums: Vec::new(),
             server_version,
             client,
             config,
@@ -398,6 +405,9 @@ impl VersionStore for ChDriver {
             Direction::Up => self.bookkeeping.execute(&self.sql.insert_version(version.get())).await.map(|_| ())?,
             Direction::Down => self.delete_version(version.get()).await?,
         }
+        if let Some(staged) = self.staged_checksum.take() {
+            self.pending_checksums.push(staged);
+        }
         Ok(())
     }
 }
@@ -448,6 +458,12 @@ impl Lock for ChDriver {
     }
 
     async fn release(&mut self) -> Result<(), BoxError> {
+        self.staged_checksum = None;
+        let pending = std::mem::take(&mut self.pending_checksums);
+        if let Err(error) = self.write_checksums(&pending).await {
+            // The next locked run records them from the files (they are the files that just ran).
+            tracing::warn!(error = %error, "recording the migrations' checksums failed; the next run records them");
+        }
         self.sequence.reset();
         self.lock.release(&self.bookkeeping, &self.sql).await?;
         Ok(())
@@ -486,8 +502,80 @@ impl ProgressStore for ChDriver {
     }
 }
 
-/// Checksums are not kept on ClickHouse yet: nothing is checked there.
-impl migrate_core::ChecksumStore for ChDriver {}
+#[async_trait]
+impl ChecksumStore for ChDriver {
+    fn keeps_checksums(&self) -> bool {
+        true
+    }
+
+    async fn list_checksums(&mut self) -> Result<Option<Vec<ChecksumRow>>, BoxError> {
+        if let Some(replicas) = self.replicas() {
+            if !replicas.sync(self.sql.checksum_table()).await? {
+                return Ok(None);
+            }
+        }
+        match self.bookkeeping.query(&self.sql.list_checksums()).await {
+            Ok(rows) => Ok(Some(rows.iter().map(|row| parse_checksum_row(row)).collect::<Result<_, _>>()?)),
+            Err(error) if error.code() == Some(code::UNKNOWN_TABLE) => Ok(None),
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn ensure_checksum_table(&mut self) -> Result<(), BoxError> {
+        match self.replicas() {
+            Some(replicas) => {
+                replicas.ensure(self.sql.checksum_table(), &self.sql.create_checksum_table()).await.map(|_| ())?
+            }
+            None => self.bookkeeping.execute_create(&self.sql.create_checksum_table()).await?,
+        }
+        Ok(())
+    }
+
+    async fn save_checksums(&mut self, rows: &[ChecksumRow]) -> Result<(), BoxError> {
+        let changes: Vec<(i64, Option<ChecksumRow>)> =
+            rows.iter().map(|row| (row.version.get(), Some(row.clone()))).collect();
+        Ok(self.write_checksums(&changes).await?)
+    }
+
+    async fn delete_checksums(&mut self, versions: &[Version]) -> Result<(), BoxError> {
+        let changes: Vec<(i64, Option<ChecksumRow>)> = versions.iter().map(|version| (version.get(), None)).collect();
+        Ok(self.write_checksums(&changes).await?)
+    }
+
+    fn stage_checksum(&mut self, version: Version, row: Option<ChecksumRow>) {
+        self.staged_checksum = Some((version.get(), row));
+    }
+}
+
+impl ChDriver {
+    /// Appends checksum changes in one INSERT, ordered by nanosecond sequence numbers.
+    async fn write_checksums(&mut self, changes: &[(i64, Option<ChecksumRow>)]) -> Result<(), ChError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let start = crate::lock::unix_nanos();
+        let rows: Vec<(i64, Option<&ChecksumRow>, u64)> = changes
+            .iter()
+            .enumerate()
+            .map(|(offset, (version, row))| (*version, row.as_ref(), start.saturating_add(offset as u64)))
+            .collect();
+        self.bookkeeping.execute(&self.sql.write_checksums(&rows)).await.map(|_| ())
+    }
+}
+
+/// One row of the checksum query: `version_id, up, down, statements, no_transaction, tool_version`.
+fn parse_checksum_row(row: &[String]) -> Result<ChecksumRow, ChError> {
+    let unexpected = || ChError::Unexpected { action: "reading the migration checksums", text: row.join("\t") };
+    let [version, up, down, statements, no_transaction, tool_version] = row else { return Err(unexpected()) };
+    Ok(ChecksumRow {
+        version: version.parse().ok().and_then(Version::new).ok_or_else(unexpected)?,
+        up: up.clone(),
+        down: down.clone(),
+        up_statements: statements.clone(),
+        no_transaction: no_transaction == "1",
+        tool_version: tool_version.clone(),
+    })
+}
 
 impl Driver for ChDriver {
     fn capabilities(&self) -> Capabilities {

@@ -22,6 +22,8 @@ pub(crate) struct Sql {
     progress: TableRef,
     /// `<table>_lock`.
     lock: TableRef,
+    /// `<table>_checksums`.
+    checksums: TableRef,
     /// Cluster mode: the `ON CLUSTER` clause and the replicated engines of the tables.
     cluster: Option<ClusterSql>,
 }
@@ -74,6 +76,7 @@ impl Sql {
             version: TableRef::new(table, default_database),
             progress: TableRef::new(&table.with_suffix("_progress"), default_database),
             lock: TableRef::new(&table.with_suffix("_lock"), default_database),
+            checksums: TableRef::new(&table.with_suffix("_checksums"), default_database),
             cluster: None,
         }
     }
@@ -96,6 +99,10 @@ impl Sql {
 
     pub(crate) fn progress_table(&self) -> &TableRef {
         &self.progress
+    }
+
+    pub(crate) fn checksum_table(&self) -> &TableRef {
+        &self.checksums
     }
 
     pub(crate) fn lock_table(&self) -> &TableRef {
@@ -221,6 +228,48 @@ impl Sql {
         format!("SELECT max(seq) FROM {} FORMAT TabSeparated", self.progress.quoted)
     }
 
+    // ---- checksums of applied migrations ----
+
+    /// An append-only log like the progress table's: a version's newest row (highest `seq`) is its
+    /// checksum, `deleted = 1` forgets it, so no write needs a mutation.
+    pub(crate) fn create_checksum_table(&self) -> String {
+        format!(
+            "{} (\n  version_id Int64,\n  up_checksum String,\n  down_checksum String,\n  up_statements String,\n  no_transaction UInt8,\n  tool_version String,\n  deleted UInt8,\n  seq UInt64,\n  recorded_at DateTime DEFAULT now()\n) ENGINE = {} ORDER BY (version_id)",
+            self.create_head(&self.checksums),
+            self.engine("ReplacingMergeTree", "seq")
+        )
+    }
+
+    /// One INSERT of many rows: `(version, Some(row))` records, `(version, None)` forgets.
+    pub(crate) fn write_checksums(&self, rows: &[(i64, Option<&migrate_core::ChecksumRow>, u64)]) -> String {
+        let values: Vec<String> = rows
+            .iter()
+            .map(|(version, row, seq)| match row {
+                Some(row) => format!(
+                    "({version}, {}, {}, {}, {}, {}, 0, {seq})",
+                    quote_string(&row.up),
+                    quote_string(&row.down),
+                    quote_string(&row.up_statements),
+                    u8::from(row.no_transaction),
+                    quote_string(&row.tool_version)
+                ),
+                None => format!("({version}, '', '', '', 0, '', 1, {seq})"),
+            })
+            .collect();
+        format!(
+            "INSERT INTO {} (version_id, up_checksum, down_checksum, up_statements, no_transaction, tool_version, deleted, seq) VALUES {}",
+            self.checksums.quoted,
+            values.join(", ")
+        )
+    }
+
+    pub(crate) fn list_checksums(&self) -> String {
+        format!(
+            "SELECT version_id, u, d, s, n, t FROM (SELECT version_id, argMax(up_checksum, seq) AS u, argMax(down_checksum, seq) AS d, argMax(up_statements, seq) AS s, argMax(no_transaction, seq) AS n, argMax(tool_version, seq) AS t, argMax(deleted, seq) AS x FROM {} GROUP BY version_id) WHERE x = 0 ORDER BY version_id FORMAT TabSeparated",
+            self.checksums.quoted
+        )
+    }
+
     // ---- the lease lock ----
 
     /// One row per write; a claim's state is the fold of its rows (see the `lock` module).
@@ -270,6 +319,14 @@ pub fn sql_catalog(table: &TableName, default_database: &str) -> Vec<(&'static s
         released,
         lease_secs: 30,
     };
+    let checksum_row = migrate_core::ChecksumRow {
+        version: migrate_core::Version::new(1).unwrap_or_else(|| unreachable!()),
+        up: "0f1e".to_owned(),
+        down: "a'b\\c".to_owned(),
+        up_statements: "0011aabb".to_owned(),
+        no_transaction: true,
+        tool_version: "migrate 0.1.0".to_owned(),
+    };
     vec![
         ("server facts", Sql::server_facts().to_owned()),
         ("create version table", sql.create_version_table()),
@@ -289,6 +346,16 @@ pub fn sql_catalog(table: &TableName, default_database: &str) -> Vec<(&'static s
         ("list progress", sql.list_progress()),
         ("clear progress", sql.save_progress(20_240_103_000_000, "", 0, 0, "", 3)),
         ("list progress", sql.list_progress()),
+        ("create checksum table", sql.create_checksum_table()),
+        (
+            "record checksums",
+            sql.write_checksums(&[
+                (20_240_101_000_000, Some(&checksum_row), 1),
+                (20_240_102_000_000, Some(&checksum_row), 2),
+            ]),
+        ),
+        ("forget a checksum", sql.write_checksums(&[(20_240_102_000_000, None, 3)])),
+        ("list checksums", sql.list_checksums()),
         ("create lock table", sql.create_lock_table()),
         ("claim lock", sql.write_lock_row(&row(0, false, false))),
         ("live claims", sql.live_claims()),
