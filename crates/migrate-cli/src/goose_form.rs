@@ -191,6 +191,7 @@ impl RawGoose {
         settings.database = database;
         settings.verbose = self.on("v");
         settings.no_color = self.on("no-color") || env.get("NO_COLOR").and_then(parse_bool) == Some(true);
+        settings.goose_form = true;
         settings.allow_missing = self.on("allow-missing");
         settings.allow_changed = self.on("allow-changed");
         settings.no_versioning = self.on("no-versioning");

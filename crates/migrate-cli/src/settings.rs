@@ -21,6 +21,8 @@ pub(crate) struct Settings {
     pub(crate) verbose: bool,
     /// `-no-color`, or `NO_COLOR` true by Go's ParseBool.
     pub(crate) no_color: bool,
+    /// Written in goose's form (whose output stays goose's byte for byte).
+    pub(crate) goose_form: bool,
     /// Apply missing (out-of-order) migrations.
     pub(crate) allow_missing: bool,
     /// Run although an applied migration's file changed.
@@ -136,6 +138,7 @@ impl Settings {
             database: None,
             verbose: false,
             no_color: false,
+            goose_form: false,
             allow_missing: false,
             allow_changed: false,
             no_versioning: false,

@@ -7,7 +7,7 @@ use migrate::{current_version, StatusState};
 use crate::commands::{connect, migrations, migrations_and_connection};
 use crate::env::Env;
 use crate::error::{CliError, EXIT_PENDING};
-use crate::output::json::{self, StatusDoc, VersionDoc};
+use crate::output::json::{self, ChecksumStates, StatusDoc, VersionDoc};
 use crate::output::tables::status_lines;
 use crate::output::Output;
 use crate::settings::Settings;
@@ -26,11 +26,25 @@ pub(crate) async fn status(settings: &Settings, env: &Env, out: &Output) -> Resu
         driver.list_progress().await.map_err(|e| CliError::failed(format!("reading migration progress failed: {e}")))?
     };
     let entries = migrate::status(&migrations, rows.as_deref(), &progress);
+    // The modern form and JSON show each applied migration's checksum state; goose's table stays goose's.
+    let checksums = match rows.as_deref() {
+        Some(rows) if (settings.json || !settings.goose_form) && driver.keeps_checksums() => {
+            let recorded = driver
+                .list_checksums()
+                .await
+                .map_err(|e| CliError::failed(format!("reading the checksums failed: {e}")))?
+                .unwrap_or_default();
+            let check = migrate::check_history(&migrations, rows, &recorded)
+                .map_err(|e| CliError::failed(format!("checking the checksums failed: {e}")))?;
+            ChecksumStates::new(&migrations, rows, &check)
+        }
+        _ => ChecksumStates::default(),
+    };
     if settings.json {
         let current = rows.as_deref().map(|rows| current_version(rows).unwrap_or(0));
-        out.stdout(&json::render(&StatusDoc::new(&entries, current), out.secrets()))?;
+        out.stdout(&json::render(&StatusDoc::new(&entries, current, &checksums), out.secrets()))?;
     } else {
-        out.log_lines(&status_lines(&entries));
+        out.log_lines(&status_lines(&entries, &checksums));
     }
     let pending = entries.iter().any(|e| matches!(e.state, StatusState::Pending | StatusState::Partial { .. }));
     if settings.exit_code && pending {

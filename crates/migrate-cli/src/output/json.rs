@@ -197,6 +197,10 @@ pub(crate) struct StatusEntryDoc<'a> {
     state: &'static str,
     applied_at: Option<String>,
     partial: Option<PartialDoc>,
+    /// For an applied migration with a file, when checksums are kept: `ok`, `changed` (its Up section),
+    /// `down_changed` or `none` (no checksum recorded yet).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checksum: Option<&'static str>,
 }
 
 /// How far a partial migration got.
@@ -209,8 +213,15 @@ pub(crate) struct PartialDoc {
 
 impl<'a> StatusDoc<'a> {
     /// The document for these entries.
-    pub(crate) fn new(entries: &[StatusEntry<'a>], current_version: Option<i64>) -> StatusDoc<'a> {
-        let migrations: Vec<StatusEntryDoc<'a>> = entries.iter().map(StatusEntryDoc::from).collect();
+    pub(crate) fn new(
+        entries: &[StatusEntry<'a>],
+        current_version: Option<i64>,
+        checksums: &ChecksumStates,
+    ) -> StatusDoc<'a> {
+        let migrations: Vec<StatusEntryDoc<'a>> = entries
+            .iter()
+            .map(|entry| StatusEntryDoc { checksum: checksums.state(entry.version), ..StatusEntryDoc::from(entry) })
+            .collect();
         let pending = migrations.iter().filter(|m| matches!(m.state, "pending" | "partial")).count();
         StatusDoc { command: "status", ok: true, current_version, pending, migrations }
     }
@@ -233,7 +244,39 @@ impl<'a> From<&StatusEntry<'a>> for StatusEntryDoc<'a> {
             state,
             applied_at,
             partial,
+            checksum: None,
         }
+    }
+}
+
+/// The checksum state of each applied migration, for `status` (empty when not read).
+#[derive(Debug, Default)]
+pub(crate) struct ChecksumStates(std::collections::BTreeMap<i64, &'static str>);
+
+impl ChecksumStates {
+    /// From the history check over the applied migrations that have files.
+    pub(crate) fn new(
+        migrations: &[migrate::Migration],
+        rows: &[migrate::AppliedRow],
+        check: &migrate::HistoryCheck,
+    ) -> ChecksumStates {
+        let applied: std::collections::BTreeSet<i64> =
+            rows.iter().filter(|r| r.is_applied && r.version > 0).map(|r| r.version).collect();
+        let mut states: std::collections::BTreeMap<i64, &'static str> =
+            migrations.iter().map(|m| m.version().get()).filter(|v| applied.contains(v)).map(|v| (v, "ok")).collect();
+        for row in &check.unrecorded {
+            states.insert(row.version.get(), "none");
+        }
+        for changed in check.changed.iter().rev() {
+            let state = if changed.direction == migrate::Direction::Up { "changed" } else { "down_changed" };
+            states.insert(changed.version.get(), state);
+        }
+        ChecksumStates(states)
+    }
+
+    /// The state of `version`, if it has one.
+    pub(crate) fn state(&self, version: i64) -> Option<&'static str> {
+        self.0.get(&version).copied()
     }
 }
 

@@ -3,7 +3,10 @@
 use migrate::{StatusEntry, StatusState};
 
 /// The status table's lines, without the log prefix: goose's header, then one line per migration.
-pub(crate) fn status_lines(entries: &[StatusEntry<'_>]) -> Vec<String> {
+pub(crate) fn status_lines(
+    entries: &[StatusEntry<'_>],
+    checksums: &crate::output::json::ChecksumStates,
+) -> Vec<String> {
     let mut lines = vec![
         "    Applied At                  Migration".to_owned(),
         "    =======================================".to_owned(),
@@ -17,7 +20,13 @@ pub(crate) fn status_lines(entries: &[StatusEntry<'_>]) -> Vec<String> {
             StatusState::Applied(None) => "applied".to_owned(),
             other => other.to_string(),
         };
-        lines.push(format!("    {state:<24} -- {name}"));
+        let note = match checksums.state(entry.version) {
+            Some("changed") => "  (changed since it was applied)",
+            Some("down_changed") => "  (Down section changed since it was applied)",
+            Some("none") => "  (no checksum recorded)",
+            _ => "",
+        };
+        lines.push(format!("    {state:<24} -- {name}{note}"));
     }
     lines
 }
@@ -96,9 +105,9 @@ mod tests {
             total: 2,
             checksum: String::new(),
         }];
-        let lines = status_lines(&status(&migrations, Some(&rows), &progress));
+        let lines = status_lines(&status(&migrations, Some(&rows), &progress), &Default::default());
         insta::assert_snapshot!(lines.join("\n"));
-        let lines = status_lines(&status(&migrations, None, &[]));
+        let lines = status_lines(&status(&migrations, None, &[]), &Default::default());
         insta::assert_snapshot!("status_no_versioning", lines.join("\n"));
     }
 

@@ -188,3 +188,26 @@ async fn baseline_and_marks_adopt_a_database() {
     assert_eq!(goose, ["0", "1", "2", "3"]);
     db.drop_db().await;
 }
+
+/// status in the modern form (and JSON) shows each applied migration's checksum state; goose's form keeps
+/// goose's table byte for byte.
+#[tokio::test]
+async fn status_shows_the_checksum_state() {
+    let (db, dir) = applied("status_checksums").await;
+    dir.write("00001_a.sql", &A.replace("VALUES (1)", "VALUES (2)"));
+    let url = db.url();
+    let run = migrate(&["status", "--dir", dir.path(), "--database-url", &url], &[]).expect(0);
+    assert!(run.stderr.contains("-- 00001_a.sql  (changed since it was applied)"), "{}", run.stderr);
+    assert!(run.stderr.lines().any(|l| l.ends_with("-- 00002_b.sql")), "{}", run.stderr);
+    let run = migrate(&["status", "--json", "--dir", dir.path(), "--database-url", &url], &[]).expect(0);
+    let states: Vec<String> = run.json()["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["checksum"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(states, ["changed", "ok"]);
+    let run = migrate(&["-dir", dir.path(), "postgres", &url, "status"], &[]).expect(0);
+    assert!(!run.stderr.contains("changed"), "{}", run.stderr);
+    db.drop_db().await;
+}

@@ -81,7 +81,7 @@ fn status_document() {
         AppliedRow::new(0, true, None),
     ];
     let entries = status(&migrations, Some(&rows), &[]);
-    let document = StatusDoc::new(&entries, Some(7));
+    let document = StatusDoc::new(&entries, Some(7), &ChecksumStates::default());
     assert_eq!(document.pending, 2);
     insta::assert_json_snapshot!(value(&render(&document, &Secrets::default())));
 }
