@@ -339,3 +339,23 @@ async fn up_on_clickhouse_from_a_url() {
     assert_eq!(db.versions().await, ["0:1", "1:1", "2:1", "3:1", "4:1", "5:1", "6:1"]);
     db.drop_db().await;
 }
+
+/// The library's `verify` and `with_allow_changed`: an edited applied file is found, refused by `up`,
+/// and allowed when asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_and_allow_changed_in_the_library() {
+    let db = fresh().await;
+    let dir = crate::support::TempDir::new("library_verify");
+    dir.write("00001_a.sql", "-- +goose Up\nCREATE TABLE a (id int);\n");
+    let migrator = Migrator::new(DirectorySource::new(&dir.0));
+    migrator.up(db.connect_options().clone()).await.unwrap();
+    assert!(migrator.verify(db.connect_options().clone()).await.unwrap().is_empty());
+    dir.write("00001_a.sql", "-- +goose Up\nCREATE TABLE a (id bigint);\n");
+    dir.write("00002_b.sql", "-- +goose Up\nCREATE TABLE b (id int);\n");
+    let findings = migrator.verify(db.connect_options().clone()).await.unwrap();
+    assert_eq!(findings.iter().map(|f| f.kind()).collect::<Vec<_>>(), ["changed_up"]);
+    let error = migrator.up(db.connect_options().clone()).await.unwrap_err();
+    assert!(error.to_string().contains("its Up section changed since"), "{error}");
+    let report = migrator.clone().with_allow_changed(true).up(db.connect_options().clone()).await.unwrap();
+    assert_eq!(versions(&report), ["up 2"]);
+}

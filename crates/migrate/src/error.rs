@@ -89,6 +89,9 @@ pub enum Error {
     /// Reading the version table failed.
     #[error("version table: {0}")]
     VersionTable(#[source] BoxError),
+    /// An applied migration's file could not be read or parsed to check its checksum.
+    #[error(transparent)]
+    History(#[from] migrate_core::HistoryError),
     /// [`Migrator::db_version`](crate::Migrator::db_version) under no-versioning, where there is no version.
     #[error("the database version is unknown under no-versioning: the version table is never read")]
     NoVersioning,

@@ -248,6 +248,29 @@ impl Migrator {
         self.status_of(database.into()).await
     }
 
+    /// Compares the database's history with the migrations, reading only (no lock, nothing created):
+    /// every [`Finding`](migrate_core::Finding) (an applied file that changed since it was applied, an
+    /// applied version without a file, an out-of-order pending one, a partial one, a missing checksum).
+    /// Empty when they agree.
+    pub async fn verify(&self, database: impl Into<Database<'_>>) -> Result<Vec<migrate_core::Finding>, Error> {
+        let migrations = self.migrations()?;
+        let mut session = self.open(database.into()).await?;
+        let read = async {
+            let (rows, progress) = read_state(&mut session).await?;
+            let driver = session.driver();
+            let recorded = if driver.keeps_checksums() {
+                Some(driver.list_checksums().await.map_err(Error::VersionTable)?.unwrap_or_default())
+            } else {
+                None
+            };
+            Ok::<_, Error>((rows.unwrap_or_default(), progress, recorded))
+        }
+        .await;
+        session.close().await;
+        let (rows, progress, recorded) = read?;
+        Ok(migrate_core::verify_history(&migrations, &rows, recorded.as_deref(), &progress)?)
+    }
+
     /// goose's current version: the most recently applied one (0 when none is).
     pub async fn db_version(&self, database: impl Into<Database<'_>>) -> Result<i64, Error> {
         self.db_version_of(database.into()).await
