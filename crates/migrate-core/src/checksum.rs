@@ -15,6 +15,8 @@
 //! Each statement's own hash (the first 8 hex digits of the SHA-256 of its normalised text) is kept too,
 //! so a changed file is reported at its first statement that differs.
 
+use std::borrow::Cow;
+
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
@@ -57,16 +59,28 @@ impl Checksums {
     }
 }
 
-fn normalized(text: &str) -> String {
+/// The statement's lines without trailing whitespace, trailing empty lines dropped; borrowed when that
+/// changes nothing (the usual case: this runs over every applied file on every run).
+fn normalized(text: &str) -> Cow<'_, str> {
+    let clean = text.split('\n').all(|line| line.len() == line.trim_end().len()) && !text.ends_with('\n');
+    if clean {
+        return Cow::Borrowed(text);
+    }
     let mut lines: Vec<&str> = text.split('\n').map(str::trim_end).collect();
     while lines.last().is_some_and(|line| line.is_empty()) {
         lines.pop();
     }
-    lines.join("\n")
+    Cow::Owned(lines.join("\n"))
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        text.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    text
 }
 
 fn section_checksum(statements: &[Statement<'_>], no_transaction: bool) -> String {

@@ -46,15 +46,22 @@ pub fn check_history(
     let applied = crate::plan::applied_versions(rows);
     let mut check = HistoryCheck::default();
     for migration in migrations.iter().filter(|m| applied.contains(&m.version().get())) {
-        let MigrationKind::Sql { text } = migration.kind() else { continue };
-        let text = text.get().map_err(|problem| HistoryError::Unreadable { message: problem.to_string() })?;
-        let now = Checksums::of(migration.path(), text)?;
+        let MigrationKind::Sql { text: sql } = migration.kind() else { continue };
+        let text = sql.get().map_err(|problem| HistoryError::Unreadable { message: problem.to_string() })?;
+        let computed;
+        let now = match sql.checksums(migration.path()) {
+            Some(cached) => cached,
+            None => {
+                computed = Checksums::of(migration.path(), text)?;
+                &computed
+            }
+        };
         let Some(row) = recorded.get(&migration.version().get()) else {
-            check.unrecorded.push(ChecksumRow::new(migration.version(), &now));
+            check.unrecorded.push(ChecksumRow::new(migration.version(), now));
             continue;
         };
         if row.up != now.up {
-            let statement = match row.first_changed_statement(&now) {
+            let statement = match row.first_changed_statement(now) {
                 Some(index) => {
                     let up = parse_direction_verbatim(migration.path(), text, Direction::Up)?;
                     let line = up.statements.get(index).map(|s| s.line()).unwrap_or_else(|| text.lines().count() + 1);
@@ -89,8 +96,11 @@ fn changed(
 
 /// The checksum row to record for a SQL migration being applied now (none for code migrations).
 pub fn checksum_row_of(migration: &Migration) -> Result<Option<ChecksumRow>, HistoryError> {
-    let MigrationKind::Sql { text } = migration.kind() else { return Ok(None) };
-    let text = text.get().map_err(|problem| HistoryError::Unreadable { message: problem.to_string() })?;
+    let MigrationKind::Sql { text: sql } = migration.kind() else { return Ok(None) };
+    if let Some(cached) = sql.checksums(migration.path()) {
+        return Ok(Some(ChecksumRow::new(migration.version(), cached)));
+    }
+    let text = sql.get().map_err(|problem| HistoryError::Unreadable { message: problem.to_string() })?;
     Ok(Some(ChecksumRow::new(migration.version(), &Checksums::of(migration.path(), text)?)))
 }
 

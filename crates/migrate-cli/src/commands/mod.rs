@@ -83,13 +83,13 @@ async fn migrations_and_connection(
     Ok((migrations, kind, driver))
 }
 
-/// Reads every SQL migration's text into its cache, half on another thread. A file that cannot be read is
-/// reported where its text is needed.
+/// Reads every SQL migration's text and computes its checksums into their caches, half on another thread.
+/// A file that cannot be read or parsed is reported where its text is needed.
 fn read_all(migrations: &[Migration]) {
     let read = |part: &[Migration]| {
         for migration in part {
             if let migrate::MigrationKind::Sql { text } = migration.kind() {
-                let _ = text.get();
+                let _ = text.checksums(migration.path());
             }
         }
     };

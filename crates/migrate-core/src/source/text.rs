@@ -7,6 +7,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use crate::checksum::Checksums;
 use crate::source::ResolveProblem;
 
 /// Where a source file's bytes are.
@@ -44,6 +45,9 @@ pub struct SqlText {
     /// The path shown in messages.
     display: String,
     inner: Inner,
+    /// The checksums, computed once (a caller may compute them ahead, on another thread, while it
+    /// connects); `None` inside when the text does not read or parse, which the caller reports itself.
+    checksums: OnceLock<Option<Checksums>>,
 }
 
 #[derive(Clone)]
@@ -55,7 +59,7 @@ enum Inner {
 impl SqlText {
     /// Text already in memory.
     pub fn memory(text: impl Into<Cow<'static, str>>) -> SqlText {
-        SqlText { display: String::new(), inner: Inner::Memory(text.into()) }
+        SqlText { display: String::new(), inner: Inner::Memory(text.into()), checksums: OnceLock::new() }
     }
 
     /// From a source file's contents; bytes in memory are checked to be UTF-8 now.
@@ -67,7 +71,7 @@ impl SqlText {
                 return Err(ResolveProblem::NotAFile { path: display.to_owned(), what });
             }
         };
-        Ok(SqlText { display: display.to_owned(), inner })
+        Ok(SqlText { display: display.to_owned(), inner, checksums: OnceLock::new() })
     }
 
     /// The text, reading the file the first time.
@@ -76,7 +80,7 @@ impl SqlText {
             Inner::Memory(text) => Ok(text),
             Inner::Disk { file, loaded } => {
                 let loaded = loaded.get_or_init(|| {
-                    let bytes = std::fs::read(file).map_err(|error| ResolveProblem::Io {
+                    let bytes = read_file(file).map_err(|error| ResolveProblem::Io {
                         path: self.display.clone(),
                         message: error.to_string(),
                     })?;
@@ -85,6 +89,14 @@ impl SqlText {
                 loaded.as_deref().map_err(Clone::clone)
             }
         }
+    }
+}
+
+impl SqlText {
+    /// The text's checksums (`file` names it in a parse error), computed the first time; `None` when the
+    /// text does not read or parse (ask [`Checksums::of`] for the error).
+    pub fn checksums(&self, file: &str) -> Option<&Checksums> {
+        self.checksums.get_or_init(|| Checksums::of(file, self.get().ok()?).ok()).as_ref()
     }
 }
 
@@ -106,6 +118,33 @@ impl PartialEq for SqlText {
 }
 
 impl Eq for SqlText {}
+
+/// Most migrations are small; reading up to this much first saves asking the file's size.
+const SMALL_FILE: usize = 16 * 1024;
+
+/// A file's bytes. Unlike `std::fs::read`, a small file costs no `statx` (every applied file is read on
+/// every run, to check its checksum): up to [`SMALL_FILE`] bytes are read first, and only a larger file's
+/// size is asked, so its buffer is allocated once.
+fn read_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    thread_local! {
+        // One scratch buffer per thread, so each small file's bytes are allocated once, at their size.
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(Vec::with_capacity(SMALL_FILE));
+    }
+    let mut file = std::fs::File::open(path)?;
+    let head = SCRATCH.with(|scratch| -> std::io::Result<Option<Vec<u8>>> {
+        let mut scratch = scratch.borrow_mut();
+        scratch.clear();
+        let read = (&mut file).take(SMALL_FILE as u64).read_to_end(&mut scratch)?;
+        Ok((read < SMALL_FILE).then(|| scratch.to_vec()))
+    })?;
+    if let Some(bytes) = head {
+        return Ok(bytes);
+    }
+    // A large file: from the start again, into a buffer of its size.
+    drop(file);
+    std::fs::read(path)
+}
 
 /// The text, or a problem naming the line of the first byte that is not UTF-8.
 fn decode(display: &str, contents: Cow<'static, [u8]>) -> Result<Cow<'static, str>, ResolveProblem> {
