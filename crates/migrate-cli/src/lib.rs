@@ -55,7 +55,8 @@ pub fn main() -> ExitCode {
     secrets.add_from_args(&args);
     let form = form::detect(&args);
     let plain = Output::plain(secrets.clone());
-    let request = match parse(&args, form, Env::from_process(), &|path| std::fs::read_to_string(path)) {
+    let files = Files { env_files: true, read: &|path| std::fs::read_to_string(path) };
+    let request = match parse(&args, form, Env::from_process(), &files) {
         Ok(request) => request,
         Err(error) => {
             let hint = if form == Form::Goose { form::mixed_form_hint(&args) } else { None };
@@ -113,11 +114,18 @@ fn install_panic_hook() {
 
 /// Parses the arguments in their form, with the environment (and `.env`) merged in; `read_file` reads
 /// the files flags name (`--db-password-file`).
-fn parse(args: &[String], form: Form, process: Env, read_file: database::ReadFile<'_>) -> Result<Request, CliError> {
+/// What parsing may read from disk: the `.env` file (`-env`, `./.env`) and the files flags name.
+struct Files<'a> {
+    env_files: bool,
+    read: database::ReadFile<'a>,
+}
+
+fn parse(args: &[String], form: Form, process: Env, files: &Files<'_>) -> Result<Request, CliError> {
+    let with_env_file = |env: Env, file: &env::EnvFile| if files.env_files { env.with_env_file(file) } else { Ok(env) };
     match form {
         Form::Goose => {
             let raw = goose_form::parse(args)?;
-            let env = process.with_env_file(&raw.env_file())?;
+            let env = with_env_file(process, &raw.env_file())?;
             Ok(match raw.resolve(&env)? {
                 GooseParsed::Help => Request::Print(goose_form::USAGE.to_owned()),
                 GooseParsed::Version => Request::Print(version_text()),
@@ -137,8 +145,8 @@ fn parse(args: &[String], form: Form, process: Env, read_file: database::ReadFil
                     };
                 }
             };
-            let env = process.with_env_file(&cli.env_file())?;
-            Ok(match cli.resolve(&env, read_file)? {
+            let env = with_env_file(process, &cli.env_file())?;
+            Ok(match cli.resolve(&env, files.read)? {
                 ModernParsed::Help(text) => Request::Print(text),
                 ModernParsed::Completions(shell) => Request::Print(modern_form::completions(shell)),
                 ModernParsed::Run(settings) => Request::Run(Box::new(settings), env),
@@ -195,7 +203,7 @@ fn report(error: &CliError, form: Form, settings: Option<&Settings>, out: &Outpu
 }
 
 /// Entry points for the fuzz targets in `fuzz/`: each takes arbitrary input, must never panic, and reads
-/// no environment and (but for a `.env` file an argument names) no file.
+/// no environment and no file (neither `.env` nor a file a flag names).
 #[doc(hidden)]
 pub mod fuzzing {
     use super::{form, parse, redact, Env, Secrets};
@@ -203,7 +211,8 @@ pub mod fuzzing {
     /// Both forms' argument parsing and settings resolution, over an empty environment.
     pub fn arguments(args: &[String]) {
         let no_file = |_: &std::path::Path| Err(std::io::Error::other("fuzzing reads no files"));
-        let _ = parse(args, form::detect(args), Env::default(), &no_file);
+        let files = super::Files { env_files: false, read: &no_file };
+        let _ = parse(args, form::detect(args), Env::default(), &files);
     }
 
     /// The CLI's DSN redaction and secret scrubbing.

@@ -712,6 +712,7 @@ fn resolve_hosts(
     hosts: Option<(String, ValueOrigin)>,
     ports: Option<(String, ValueOrigin)>,
 ) -> Result<(PgHost, Vec<PgHost>), DsnError> {
+    let hosts_origin = hosts.as_ref().map_or(ValueOrigin::Dsn, |(_, origin)| *origin);
     let hosts: Vec<&str> = match &hosts {
         Some((list, _)) => list.split(',').collect(),
         None => vec![""],
@@ -723,21 +724,33 @@ fn resolve_hosts(
     if ports.len() > 1 && ports.len() != hosts.len() {
         return Err(DsnError::HostPortMismatch { n_hosts: hosts.len(), n_ports: ports.len() });
     }
+    let origin = hosts_origin;
     let mut resolved = hosts.iter().enumerate().map(|(idx, host)| {
         let port = match ports.as_slice() {
             [single] => *single,
             _ => ports.get(idx).copied().unwrap_or(DEFAULT_PORT),
         };
         let host = host.strip_prefix('[').and_then(|host| host.strip_suffix(']')).unwrap_or(host);
-        if host.starts_with('/') {
+        // Brackets only ever enclose an IPv6 address; a host holding one is a typo, and shown redacted as a
+        // URL it would name another host.
+        if host.contains(['[', ']']) {
+            return Err(DsnError::InvalidValue {
+                key: "host",
+                value: (*host).to_owned(),
+                origin,
+                reason: "brackets may only enclose an IPv6 address, as in [::1]",
+            });
+        }
+        Ok(if host.starts_with('/') {
             PgHost::Unix { dir: PathBuf::from(host), port }
         } else {
             let host = if host.is_empty() { DEFAULT_HOST } else { host };
             PgHost::Tcp { host: host.to_owned(), port }
-        }
+        })
     });
-    let first = resolved.next().unwrap_or(PgHost::Tcp { host: DEFAULT_HOST.to_owned(), port: DEFAULT_PORT });
-    Ok((first, resolved.collect()))
+    let first =
+        resolved.next().transpose()?.unwrap_or(PgHost::Tcp { host: DEFAULT_HOST.to_owned(), port: DEFAULT_PORT });
+    Ok((first, resolved.collect::<Result<_, _>>()?))
 }
 
 fn parse_port(text: &str, origin: ValueOrigin) -> Result<u16, DsnError> {

@@ -632,3 +632,15 @@ fn password_never_leaks() {
         }
     }
 }
+
+/// Found by fuzzing: a bracketed host that is not an IPv6 address (`host=[[]]`) parsed, and its redacted
+/// URL named another host. Brackets now only enclose an IPv6 address.
+#[test]
+fn brackets_only_enclose_ipv6_addresses() {
+    for dsn in ["host=[[]]", "host=a,[[x]] dbname=d", "postgres://h/d?host=[a]]"] {
+        let error = PgConnSpec::parse(dsn, &|_| None).unwrap_err();
+        assert!(error.to_string().contains("brackets may only enclose an IPv6 address"), "{dsn}: {error}");
+    }
+    let spec = PgConnSpec::parse("host=[::1] dbname=d", &|_| None).unwrap();
+    assert_eq!(spec.host, PgHost::Tcp { host: "::1".to_owned(), port: 5432 });
+}
