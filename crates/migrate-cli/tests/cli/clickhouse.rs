@@ -241,3 +241,19 @@ fn baseline_and_marks_on_clickhouse() {
     let run = migrate(&with(&["mark-rolled-back", "3"]), &[]).expect(1);
     assert!(run.stderr.contains("version 3 is not applied"), "{}", run.stderr);
 }
+
+/// verify on ClickHouse: a migration stopped part-way is a `partial` finding; once it completes, the
+/// history verifies clean.
+#[test]
+fn verify_finds_a_partial_migration() {
+    let db = ChDb::new("verify_partial");
+    let dir = fixture("clickhouse-failing");
+    let url = format!("{}?database={}", ch_url(), db.name);
+    let args = |command: &'static str| vec![command, "--dir", dir.to_str().unwrap(), "--database-url", url.as_str()];
+    migrate(&args("up"), &[]).expect(1);
+    let run = migrate(&[&args("verify")[..], &["--json"]].concat(), &[]).expect(1);
+    let document = run.json();
+    let kinds: Vec<&str> =
+        document["findings"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["partial"], "{}", run.stdout);
+}
