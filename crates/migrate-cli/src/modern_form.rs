@@ -134,18 +134,7 @@ pub(crate) enum ModernCommand {
         /// The versions to record (default: every applied one whose checksum differs or is missing)
         versions: Vec<i64>,
         #[command(flatten)]
-        db: DbArgs,
-        #[command(flatten)]
-        dir: DirArg,
-        /// Print what would change, change nothing
-        #[arg(long)]
-        dry_run: bool,
-        /// Print one JSON document on stdout
-        #[arg(long)]
-        json: bool,
-        /// How long to wait for another runner's migration lock [default: 5m]
-        #[arg(long, value_name = "DURATION", value_parser = duration)]
-        lock_wait: Option<Duration>,
+        mark: MarkArgs,
     },
     /// Print the database's current version
     Version {
@@ -285,14 +274,14 @@ impl std::fmt::Debug for DbArgs {
     }
 }
 
-/// The flags of baseline, mark-applied and mark-rolled-back.
+/// The flags of the commands that write only bookkeeping: baseline, mark-applied, mark-rolled-back, repair.
 #[derive(Debug, Args)]
 pub(crate) struct MarkArgs {
     #[command(flatten)]
     db: DbArgs,
     #[command(flatten)]
     dir: DirArg,
-    /// Print the rows it would write, change nothing
+    /// Print what it would change, change nothing
     #[arg(long)]
     dry_run: bool,
     /// Print one JSON document on stdout
@@ -388,8 +377,8 @@ impl ModernCli {
             ModernCommand::MarkRolledBack { versions, mark } => {
                 (Command::Mark(migrate::Mark::RolledBack(versions.clone())), Some(&mark.db), Some(&mark.dir), None)
             }
-            ModernCommand::Repair { versions, db, dir, .. } => {
-                (Command::Repair { versions: versions.clone() }, Some(db), Some(dir), None)
+            ModernCommand::Repair { versions, mark } => {
+                (Command::Repair { versions: versions.clone() }, Some(&mark.db), Some(&mark.dir), None)
             }
             ModernCommand::Create { name, kind, dir, .. } => {
                 (Command::Create { name: name.clone(), kind: kind.clone() }, None, Some(dir), None)
@@ -440,15 +429,11 @@ impl ModernCli {
             ModernCommand::Validate { json, .. } | ModernCommand::Verify { json, .. } => settings.json = *json,
             ModernCommand::Baseline { mark, .. }
             | ModernCommand::MarkApplied { mark, .. }
-            | ModernCommand::MarkRolledBack { mark, .. } => {
+            | ModernCommand::MarkRolledBack { mark, .. }
+            | ModernCommand::Repair { mark, .. } => {
                 settings.dry_run = mark.dry_run;
                 settings.json = mark.json;
                 settings.lock_wait = mark.lock_wait;
-            }
-            ModernCommand::Repair { dry_run, json, lock_wait, .. } => {
-                settings.dry_run = *dry_run;
-                settings.json = *json;
-                settings.lock_wait = *lock_wait;
             }
             ModernCommand::Wait { .. } => settings.timeout = Some(settings.timeout.unwrap_or(DEFAULT_WAIT)),
             _ => {}

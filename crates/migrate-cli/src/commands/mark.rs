@@ -5,27 +5,14 @@
 
 use std::process::ExitCode;
 
-use serde::Serialize;
-
 use migrate::{checksum_row_of, plan_marks, Direction, Driver, Mark, Migration, Version};
 
 use crate::commands::migrations_and_connection;
 use crate::env::Env;
 use crate::error::CliError;
-use crate::output::{json, Output};
+use crate::output::json::{self, MarkDoc};
+use crate::output::Output;
 use crate::settings::Settings;
-
-/// The JSON document.
-#[derive(Debug, Serialize)]
-struct MarkDoc {
-    command: &'static str,
-    ok: bool,
-    dry_run: bool,
-    /// Versions recorded as applied.
-    applied: Vec<i64>,
-    /// Versions recorded as rolled back.
-    rolled_back: Vec<i64>,
-}
 
 pub(crate) async fn mark(mark: &Mark, settings: &Settings, env: &Env, out: &Output) -> Result<ExitCode, CliError> {
     let (migrations, _, mut driver) = migrations_and_connection(settings, env, out).await?;

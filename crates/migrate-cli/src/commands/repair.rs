@@ -5,27 +5,14 @@
 
 use std::process::ExitCode;
 
-use serde::Serialize;
-
 use migrate::{plan_repair, Repair};
 
 use crate::commands::migrations_and_connection;
 use crate::env::Env;
 use crate::error::CliError;
-use crate::output::{json, Output};
+use crate::output::json::{self, RepairDoc};
+use crate::output::Output;
 use crate::settings::Settings;
-
-/// `repair`'s JSON document.
-#[derive(Debug, Serialize)]
-struct RepairDoc {
-    command: &'static str,
-    ok: bool,
-    dry_run: bool,
-    /// Versions whose checksums were (or would be) recorded.
-    recorded: Vec<i64>,
-    /// Versions whose checksums were (or would be) forgotten.
-    removed: Vec<i64>,
-}
 
 pub(crate) async fn repair(
     versions: &[i64],

@@ -289,6 +289,30 @@ pub(crate) struct VersionDoc {
     pub(crate) no_versioning: bool,
 }
 
+/// `repair`'s JSON document.
+#[derive(Debug, Serialize)]
+pub(crate) struct RepairDoc {
+    pub(crate) command: &'static str,
+    pub(crate) ok: bool,
+    pub(crate) dry_run: bool,
+    /// Versions whose checksums were (or would be) recorded.
+    pub(crate) recorded: Vec<i64>,
+    /// Versions whose checksums were (or would be) forgotten.
+    pub(crate) removed: Vec<i64>,
+}
+
+/// `baseline`, `mark-applied`, `mark-rolled-back`.
+#[derive(Debug, Serialize)]
+pub(crate) struct MarkDoc {
+    pub(crate) command: &'static str,
+    pub(crate) ok: bool,
+    pub(crate) dry_run: bool,
+    /// Versions recorded as applied.
+    pub(crate) applied: Vec<i64>,
+    /// Versions recorded as rolled back.
+    pub(crate) rolled_back: Vec<i64>,
+}
+
 /// `verify`: `ok` when nothing was found.
 #[derive(Debug, Serialize)]
 pub(crate) struct VerifyDoc {
