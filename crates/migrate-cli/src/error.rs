@@ -35,10 +35,10 @@ pub(crate) enum CliError {
     #[error("{0}")]
     GooseUsage(String),
     /// The migration files could not be resolved.
-    #[error(transparent)]
+    #[error("{}{}", .0, resolve_hint(.0))]
     Resolve(#[from] ResolveError),
     /// The command could not be planned (or a file the plan needs does not parse).
-    #[error(transparent)]
+    #[error("{}{}", .0, plan_hint(.0))]
     Plan(#[from] PlanError),
     /// A run failed; the report of what was applied before the failure is kept for the output.
     #[error("{}{}", .0, run_hint(.0))]
@@ -92,8 +92,35 @@ impl CliError {
     }
 }
 
+/// What to do about a directory that is not there, in the CLI's terms (the library states the fact).
+fn resolve_hint(error: &ResolveError) -> &'static str {
+    let missing_dir = error.problems().iter().any(|p| matches!(p, migrate::ResolveProblem::MissingDirectory { .. }));
+    if missing_dir {
+        "; pass the right one with --dir (goose's form: -dir), or set GOOSE_MIGRATION_DIR"
+    } else {
+        ""
+    }
+}
+
+/// What to do about migrations added out of order.
+fn plan_hint(error: &PlanError) -> String {
+    match error {
+        PlanError::Missing { db_version, .. } => format!(
+            "; apply them with --allow-missing (goose's form: -allow-missing), or renumber them above {db_version}"
+        ),
+        _ => String::new(),
+    }
+}
+
 /// What to do about a failed run, in the CLI's own terms (the library states only the fact).
-fn run_hint(error: &RunError) -> &'static str {
+fn run_hint(error: &RunError) -> String {
+    if let migrate::RunErrorKind::Plan(plan) = &error.kind {
+        return plan_hint(plan);
+    }
+    run_hint_static(error).to_owned()
+}
+
+fn run_hint_static(error: &RunError) -> &'static str {
     if matches!(error.kind, migrate::RunErrorKind::Changed { .. }) {
         return "; nothing ran. Restore the file as it was applied (never edit an applied migration: add a new \
                 one), or, if the edit was intended and the database already matches it, record the file as it is \

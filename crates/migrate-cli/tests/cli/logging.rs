@@ -90,3 +90,24 @@ async fn an_edited_applied_migration_is_refused_then_allowed() {
     assert!(run.stderr.contains("warning: ") && run.stderr.contains("OK   00002_b.sql"), "{}", run.stderr);
     db.drop_db().await;
 }
+
+/// The library states facts; the CLI names its own flags: a missing directory and out-of-order migrations.
+#[tokio::test]
+async fn the_cli_names_its_own_flags_in_hints() {
+    let db = TestDb::new("log_hints").await;
+    let run = migrate(&["status", "--dir", "/nonexistent/migrations", "--database-url", &db.url()], &[]).expect(1);
+    assert!(
+        run.stderr.contains("migrations directory does not exist; pass the right one with --dir"),
+        "{}",
+        run.stderr
+    );
+    let dir = crate::support::TempDir::new("log_hints");
+    dir.write("00001_a.sql", "-- +goose Up\nSELECT 1;\n");
+    dir.write("00003_c.sql", "-- +goose Up\nSELECT 3;\n");
+    migrate(&["-dir", dir.path(), "postgres", &db.url(), "up"], &[]).expect(0);
+    dir.write("00002_b.sql", "-- +goose Up\nSELECT 2;\n");
+    let run = migrate(&["-dir", dir.path(), "postgres", &db.url(), "up"], &[]).expect(1);
+    assert!(run.stderr.contains("they were added out of order"), "{}", run.stderr);
+    assert!(run.stderr.contains("apply them with --allow-missing (goose's form: -allow-missing)"), "{}", run.stderr);
+    db.drop_db().await;
+}

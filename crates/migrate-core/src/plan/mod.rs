@@ -158,7 +158,7 @@ pub enum StepBody<'m> {
 #[non_exhaustive]
 pub enum PlanError {
     /// Migrations older than the database's version that were never applied.
-    #[error("found {count} missing migration(s) before current version {db_version}:\n\t{list}\nthey were added out of order; apply them with -allow-missing (--allow-missing), or renumber them above {db_version}", count = missing.len(), list = format_missing(missing))]
+    #[error("found {count} missing migration(s) before current version {db_version}:\n\t{list}\nthey were added out of order (never applied, and older than the current version {db_version})", count = missing.len(), list = format_missing(missing))]
     Missing {
         /// The database's highest applied version.
         db_version: i64,

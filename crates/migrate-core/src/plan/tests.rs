@@ -92,7 +92,7 @@ fn up() {
 fn missing_migrations() {
     check(
         "1 2 3 6 | 0 1 3 | up",
-        "error: found 1 missing migration(s) before current version 3:\n\tversion 2: 00002_m.sql\nthey were added out of order; apply them with -allow-missing (--allow-missing), or renumber them above 3",
+        "error: found 1 missing migration(s) before current version 3:\n\tversion 2: 00002_m.sql\nthey were added out of order (never applied, and older than the current version 3)",
     );
     check("1 2 3 6 | 0 1 3 | up allow-missing", "up 2, up 6");
     check("1 2 3 4 6 | 0 1 5 | up allow-missing", "up 2, up 3, up 4, up 6");
@@ -100,7 +100,7 @@ fn missing_migrations() {
     check("1 2 3 4 6 | 0 1 5 | up-to 3 allow-missing", "up 2, up 3");
     check("1 2 3 6 | 0 1 3 | up-to 1", "");
     // A missing migration above the target is not in the way of up-to.
-    check("1 2 3 6 | 0 1 3 | up-to 2", "error: found 1 missing migration(s) before current version 3:\n\tversion 2: 00002_m.sql\nthey were added out of order; apply them with -allow-missing (--allow-missing), or renumber them above 3");
+    check("1 2 3 6 | 0 1 3 | up-to 2", "error: found 1 missing migration(s) before current version 3:\n\tversion 2: 00002_m.sql\nthey were added out of order (never applied, and older than the current version 3)");
     // down, redo and reset are unaffected by missing migrations.
     check("1 2 3 6 | 0 1 3 | down", "down 3");
 }

@@ -257,7 +257,7 @@ impl fmt::Display for ResolveError {
 #[non_exhaustive]
 pub enum ResolveProblem {
     /// The directory does not exist.
-    #[error("{dir}: migrations directory does not exist; pass the right one with -dir or --dir")]
+    #[error("{dir}: migrations directory does not exist")]
     MissingDirectory {
         /// The directory.
         dir: String,
