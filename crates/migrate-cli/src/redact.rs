@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use percent_encoding::percent_decode_str;
 
 /// What a password is replaced with: the drivers' text.
-pub(crate) use migrate::url_syntax::REDACTED_PASSWORD as REDACTED;
+pub(crate) use migrate::postgres::dsn::REDACTED_PASSWORD as REDACTED;
 
 /// Passwords below this length are not scrubbed from free text: replacing every "a" in a message would
 /// destroy it, and such a password is not worth protecting from a log line anyway.
@@ -37,11 +37,10 @@ impl Secrets {
         // Encoders differ on which punctuation they leave alone: cover the strictest and the URL-component
         // one (`-._~` kept) that pg_url_from_parts and ch_url_from_parts use.
         const STRICT: &percent_encoding::AsciiSet = percent_encoding::NON_ALPHANUMERIC;
-        use migrate::url_syntax::COMPONENT;
         let forms = [
             secret.to_owned(),
             percent_encoding::utf8_percent_encode(secret, STRICT).to_string(),
-            percent_encoding::utf8_percent_encode(secret, COMPONENT).to_string(),
+            migrate::postgres::encode_url_part(secret),
         ];
         for form in forms {
             if !self.secrets.contains(&form) {

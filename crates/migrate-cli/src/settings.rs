@@ -175,7 +175,7 @@ pub(crate) fn resolve_table(flag: Option<&str>, env_table: Option<&str>) -> Stri
 }
 
 /// Go's `time.ParseDuration`, shared with the ClickHouse DSN parser.
-pub(crate) use migrate::url_syntax::parse_go_duration;
+pub(crate) use migrate::parse_go_duration;
 
 #[cfg(test)]
 mod tests {

@@ -53,7 +53,7 @@ impl Checksums {
         })
     }
 
-    /// The short hashes as stored: concatenated, [`STATEMENT_HASH_DIGITS`] each.
+    /// The short hashes as stored: concatenated, 8 hex digits each.
     pub fn up_statements_joined(&self) -> String {
         self.up_statements.concat()
     }

@@ -398,6 +398,12 @@ impl fmt::Display for ValueOrigin {
     }
 }
 
+/// One URL part percent-encoded as [`pg_url_from_parts`] writes it (a password, say), so a caller that
+/// must recognise it in text (to scrub it) encodes it the same way.
+pub fn encode_url_part(text: &str) -> String {
+    utf8_percent_encode(text, COMPONENT).to_string()
+}
+
 /// Builds a `postgres://` URL from parts, percent-encoding each one so that any password
 /// (including `% / : @ # ?`, spaces, `+` and non-ASCII text) parses back unchanged.
 ///

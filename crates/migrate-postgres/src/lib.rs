@@ -20,6 +20,6 @@ mod table;
 mod version_row;
 
 pub use crate::driver::{PgConfig, PgDriver, GOOSE_LOCK_KEY};
-pub use crate::dsn::{pg_url_from_parts, DsnError, PgConnSpec, PgHost, SslMode};
+pub use crate::dsn::{encode_url_part, pg_url_from_parts, DsnError, PgConnSpec, PgHost, SslMode};
 pub use crate::error::{PgError, ServerError};
 pub use crate::table::{version_row_sql, TableName, TableNameError};
