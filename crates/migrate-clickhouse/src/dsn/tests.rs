@@ -291,6 +291,8 @@ fn check_redacted(dsn: &str, expected: &str) {
     let reparsed = ChConnSpec::parse(&redacted).unwrap();
     let mut expected_spec = spec.clone();
     expected_spec.password = spec.password.as_ref().map(|_| "xxxxx".to_owned());
+    // The redacted form names the HTTP port it maps to, so a native port is no longer "mapped" there.
+    expected_spec.native_port = None;
     assert_eq!(reparsed, expected_spec, "redacted: {redacted}");
 }
 
@@ -419,4 +421,15 @@ fn password_never_leaks() {
             assert!(!leaks(&text), "dsn {dsn:?} leaked through {text:?}");
         }
     }
+}
+
+/// A native port is remembered as mapped (for the log line); an HTTP port or http_port= is not.
+#[test]
+fn native_ports_are_remembered_as_mapped() {
+    let native = |dsn: &str| ChConnSpec::parse(dsn).unwrap().native_port;
+    assert_eq!(native("clickhouse://h:9000/db"), Some(9000));
+    assert_eq!(native("tcp://h:9440?username=u"), Some(9440));
+    assert_eq!(native("clickhouse://h/db"), None);
+    assert_eq!(native("clickhouse://h:9000/db?http_port=18123"), None);
+    assert_eq!(native("http://h:9000/db"), None);
 }
