@@ -46,16 +46,7 @@ pub fn check_history(
     let applied = crate::plan::applied_versions(rows);
     let mut check = HistoryCheck::default();
     for migration in migrations.iter().filter(|m| applied.contains(&m.version().get())) {
-        let MigrationKind::Sql { text: sql } = migration.kind() else { continue };
-        let text = sql.get().map_err(|problem| HistoryError::Unreadable { message: problem.to_string() })?;
-        let computed;
-        let now = match sql.checksums(migration.path()) {
-            Some(cached) => cached,
-            None => {
-                computed = Checksums::of(migration.path(), text)?;
-                &computed
-            }
-        };
+        let Some((text, now)) = checksums_of(migration)? else { continue };
         let Some(row) = recorded.get(&migration.version().get()) else {
             check.unrecorded.push(ChecksumRow::new(migration.version(), now));
             continue;
@@ -96,12 +87,23 @@ fn changed(
 
 /// The checksum row to record for a SQL migration being applied now (none for code migrations).
 pub fn checksum_row_of(migration: &Migration) -> Result<Option<ChecksumRow>, HistoryError> {
+    Ok(checksums_of(migration)?.map(|(_, checksums)| ChecksumRow::new(migration.version(), checksums)))
+}
+
+/// A SQL migration's text and checksums (computed once, in its `SqlText`); `None` for a code migration.
+fn checksums_of(migration: &Migration) -> Result<Option<(&str, &Checksums)>, HistoryError> {
     let MigrationKind::Sql { text: sql } = migration.kind() else { return Ok(None) };
-    if let Some(cached) = sql.checksums(migration.path()) {
-        return Ok(Some(ChecksumRow::new(migration.version(), cached)));
-    }
     let text = sql.get().map_err(|problem| HistoryError::Unreadable { message: problem.to_string() })?;
-    Ok(Some(ChecksumRow::new(migration.version(), &Checksums::of(migration.path(), text)?)))
+    match sql.checksums(migration.path()) {
+        Some(checksums) => Ok(Some((text, checksums))),
+        // The cache holds no checksums only when the text does not parse: parse it again for the error.
+        None => Err(Checksums::of(migration.path(), text).err().map_or_else(
+            || HistoryError::Unreadable {
+                message: format!("{}: its checksums could not be computed", migration.path()),
+            },
+            HistoryError::Parse,
+        )),
+    }
 }
 
 /// Why the history could not be checked.
