@@ -114,19 +114,15 @@ fn plan_hint(error: &PlanError) -> String {
 
 /// What to do about a failed run, in the CLI's own terms (the library states only the fact).
 fn run_hint(error: &RunError) -> String {
-    if let migrate::RunErrorKind::Plan(plan) = &error.kind {
-        return plan_hint(plan);
+    match &error.kind {
+        migrate::RunErrorKind::Plan(plan) => plan_hint(plan),
+        migrate::RunErrorKind::Changed { .. } => "; nothing ran. Restore the file as it was applied (never edit an \
+            applied migration: add a new one), or, if the edit was intended and the database already matches it, \
+            record the file as it is now with `migrate repair VERSION` (or run once with --allow-changed; goose's \
+            form: -allow-changed)"
+            .to_owned(),
+        _ => lock_wait_hint(error).to_owned(),
     }
-    run_hint_static(error).to_owned()
-}
-
-fn run_hint_static(error: &RunError) -> &'static str {
-    if matches!(error.kind, migrate::RunErrorKind::Changed { .. }) {
-        return "; nothing ran. Restore the file as it was applied (never edit an applied migration: add a new \
-                one), or, if the edit was intended and the database already matches it, record the file as it is \
-                now with `migrate repair VERSION` (or run once with --allow-changed; goose's form: -allow-changed)";
-    }
-    lock_wait_hint(error)
 }
 
 /// What to do about a lock timeout.

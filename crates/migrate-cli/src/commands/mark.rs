@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use migrate::{checksum_row_of, plan_marks, Direction, Driver, Mark, Migration, Version};
 
-use crate::commands::migrations_and_connection;
+use crate::commands::{failed, file_name, migrations_and_connection, with_lock};
 use crate::env::Env;
 use crate::error::CliError;
 use crate::output::json::{self, MarkDoc};
@@ -16,19 +16,10 @@ use crate::settings::Settings;
 
 pub(crate) async fn mark(mark: &Mark, settings: &Settings, env: &Env, out: &Output) -> Result<ExitCode, CliError> {
     let (migrations, _, mut driver) = migrations_and_connection(settings, env, out).await?;
-    let failed =
-        |what: &'static str| move |error: migrate::BoxError| CliError::failed(format!("{what} failed: {error}"));
-    if !settings.dry_run {
-        driver.acquire().await.map_err(failed("taking the migration lock"))?;
-    }
-    let result = mark_locked(driver.as_mut(), &migrations, mark, settings.dry_run).await;
-    if !settings.dry_run {
-        let released = driver.release().await.map_err(failed("releasing the migration lock"));
-        if result.is_ok() {
-            released?;
-        }
-    }
-    let steps = result?;
+    let steps = with_lock(driver.as_mut(), settings.dry_run, async |driver| {
+        mark_locked(driver, &migrations, mark, settings.dry_run).await
+    })
+    .await?;
     let command = settings.command.name();
     if settings.json {
         let versions = |direction: Direction| {
@@ -44,9 +35,7 @@ pub(crate) async fn mark(mark: &Mark, settings: &Settings, env: &Env, out: &Outp
         out.stdout(&json::render(&document, out.secrets()))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let name = |version: Version| {
-        migrations.iter().find(|m| m.version() == version).map_or_else(|| version.to_string(), |m| m.name().to_owned())
-    };
+    let name = |version| file_name(&migrations, version);
     for (version, direction) in &steps {
         let state = if *direction == Direction::Up { "applied" } else { "rolled back" };
         let verb = if settings.dry_run { "would record" } else { "recorded" };
@@ -61,8 +50,6 @@ async fn mark_locked(
     mark: &Mark,
     dry_run: bool,
 ) -> Result<Vec<(Version, Direction)>, CliError> {
-    let failed =
-        |what: &'static str| move |error: migrate::BoxError| CliError::failed(format!("{what} failed: {error}"));
     let rows = driver.list_applied().await.map_err(failed("reading the version table"))?.unwrap_or_default();
     let steps = plan_marks(migrations, &rows, mark).map_err(|error| CliError::failed(error.to_string()))?;
     if dry_run {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use migrate::{plan_repair, Repair};
 
-use crate::commands::migrations_and_connection;
+use crate::commands::{failed, file_name, migrations_and_connection, with_lock};
 use crate::env::Env;
 use crate::error::CliError;
 use crate::output::json::{self, RepairDoc};
@@ -26,24 +26,12 @@ pub(crate) async fn repair(
             "repair: this database's driver keeps no checksums yet, so there is nothing to repair",
         ));
     }
-    let failed =
-        |what: &'static str| move |error: migrate::BoxError| CliError::failed(format!("{what} failed: {error}"));
-    let locked = !settings.dry_run;
-    if locked {
-        driver.acquire().await.map_err(failed("taking the migration lock"))?;
-    }
-    let result = repair_locked(driver.as_mut(), &migrations, versions, settings.dry_run).await;
-    if locked {
-        let released = driver.release().await.map_err(failed("releasing the migration lock"));
-        if result.is_ok() {
-            released?;
-        }
-    }
-    let repair = result?;
+    let repair = with_lock(driver.as_mut(), settings.dry_run, async |driver| {
+        repair_locked(driver, &migrations, versions, settings.dry_run).await
+    })
+    .await?;
     let verb = if settings.dry_run { "would record" } else { "recorded" };
-    let name = |version: migrate::Version| {
-        migrations.iter().find(|m| m.version() == version).map_or_else(|| version.to_string(), |m| m.name().to_owned())
-    };
+    let name = |version| file_name(&migrations, version);
     if settings.json {
         let document = RepairDoc {
             command: "repair",
@@ -78,8 +66,6 @@ async fn repair_locked(
     versions: &[i64],
     dry_run: bool,
 ) -> Result<Repair, CliError> {
-    let failed =
-        |what: &'static str| move |error: migrate::BoxError| CliError::failed(format!("{what} failed: {error}"));
     let rows = driver.list_applied().await.map_err(failed("reading the version table"))?.unwrap_or_default();
     let recorded = driver.list_checksums().await.map_err(failed("reading the checksums"))?;
     let repair = plan_repair(migrations, &rows, recorded.as_deref().unwrap_or_default(), versions)

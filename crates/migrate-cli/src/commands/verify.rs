@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use migrate::verify_history;
 
-use crate::commands::migrations_and_connection;
+use crate::commands::{failed, migrations_and_connection};
 use crate::env::Env;
 use crate::error::{CliError, EXIT_FAILURE};
 use crate::output::json::{self, FindingDoc, VerifyDoc};
@@ -14,17 +14,15 @@ use crate::settings::Settings;
 
 pub(crate) async fn verify(settings: &Settings, env: &Env, out: &Output) -> Result<ExitCode, CliError> {
     let (migrations, _, mut driver) = migrations_and_connection(settings, env, out).await?;
-    let read_failed =
-        |what: &str, error: migrate::BoxError| CliError::failed(format!("reading {what} failed: {error}"));
-    let rows = driver.list_applied().await.map_err(|e| read_failed("the version table", e))?.unwrap_or_default();
+    let rows = driver.list_applied().await.map_err(failed("reading the version table"))?.unwrap_or_default();
     let recorded = if driver.keeps_checksums() {
         // No table yet reads as no checksums: every applied migration is then "no checksum recorded".
-        Some(driver.list_checksums().await.map_err(|e| read_failed("the checksums", e))?.unwrap_or_default())
+        Some(driver.list_checksums().await.map_err(failed("reading the checksums"))?.unwrap_or_default())
     } else {
         None
     };
     let progress = if driver.keeps_progress() {
-        driver.list_progress().await.map_err(|e| read_failed("migration progress", e))?
+        driver.list_progress().await.map_err(failed("reading migration progress"))?
     } else {
         Vec::new()
     };
