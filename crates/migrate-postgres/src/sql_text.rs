@@ -39,7 +39,7 @@ fn tokens(text: &str) -> impl Iterator<Item = Option<Word<'_>>> {
         match byte {
             b if b.is_ascii_whitespace() => index += 1,
             b'-' if bytes.get(index + 1) == Some(&b'-') => {
-                index = memchr_newline(bytes, index);
+                index = past_line_end(bytes, index);
             }
             b'/' if bytes.get(index + 1) == Some(&b'*') => {
                 index = skip_block_comment(bytes, index);
@@ -205,7 +205,7 @@ fn is_ident_char(byte: u8) -> bool {
     is_ident_start(byte) || byte.is_ascii_digit() || byte == b'$'
 }
 
-fn memchr_newline(bytes: &[u8], from: usize) -> usize {
+fn past_line_end(bytes: &[u8], from: usize) -> usize {
     bytes[from..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |offset| from + offset + 1)
 }
 

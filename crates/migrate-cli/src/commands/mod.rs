@@ -64,11 +64,16 @@ async fn migrations_and_connection(
     out: &Output,
 ) -> Result<(Vec<Migration>, DriverKind, Box<dyn Driver>), CliError> {
     let dir = settings.dir.clone();
-    // A run that changes the database (and verify, repair) checks every applied file against its checksum:
-    // read the files now, while connecting, on both cores. status and version read no file contents.
-    let read_texts =
-        matches!(settings.command, Command::Migrate(_) | Command::Verify | Command::Repair { .. } | Command::Mark(_))
-            && !settings.no_versioning;
+    // A run that changes the database (and verify, repair, the marks, and the modern status with its checksum
+    // states) checks every applied file against its checksum: read and checksum the files now, while
+    // connecting, on both cores. goose's status and version read no file contents.
+    let shows_checksums = matches!(settings.command, Command::Status) && (settings.json || !settings.goose_form);
+    let read_texts = (shows_checksums
+        || matches!(
+            settings.command,
+            Command::Migrate(_) | Command::Verify | Command::Repair { .. } | Command::Mark(_)
+        ))
+        && !settings.no_versioning;
     let reading = tokio::task::spawn_blocking(move || {
         let migrations = resolve(&DirectorySource::new(dir), &[])?;
         if read_texts {

@@ -51,9 +51,9 @@ impl<S: Subscriber> Layer<S> for LogLines {
 
 /// Whether an event of `target` at `level` is printed.
 fn shown(target: &str, level: Level, max_level: Level) -> bool {
-    let ours = ["migrate", "migrate_core", "migrate_postgres", "migrate_clickhouse"]
-        .iter()
-        .any(|crate_name| target == *crate_name || target.starts_with(&format!("{crate_name}::")));
+    let ours = ["migrate", "migrate_core", "migrate_postgres", "migrate_clickhouse"].iter().any(|crate_name| {
+        target.strip_prefix(crate_name).is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+    });
     ours && target != migrate::RUN_EVENT_TARGET && level <= max_level
 }
 

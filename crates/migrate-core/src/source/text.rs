@@ -1,6 +1,6 @@
 //! The text of a SQL migration: in memory (embedded, or given), or on disk and read the first time it is
-//! needed. A runner with nothing to do, and `status`, never read a file's contents; a migration the plan
-//! runs is read (and checked to be UTF-8) when the planner parses it.
+//! needed, with its checksums computed once. goose's `status` never reads a file's contents; every run
+//! reads the applied files (to check their checksums) and the planner the ones it runs.
 
 use std::borrow::Cow;
 use std::fmt;
