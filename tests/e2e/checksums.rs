@@ -43,9 +43,27 @@ async fn an_edited_applied_migration_stops_the_run() {
     assert_eq!(db.versions().await, ["0:true", "1:true"]);
 
     // Edits that change no statement: line endings, trailing spaces, comment lines between statements.
-    dir.write("00001_a.sql", &ONE.replace('\n', "  \r\n").replace("INSERT", "-- a note\r\nINSERT"));
+    let digest = |version: i64| {
+        let db = &db;
+        async move {
+            let sql = format!("SELECT file_sha256 FROM goose_db_version_checksums WHERE version_id = {version}");
+            db.column(&sql).await
+        }
+    };
+    // The digest recorded is the SHA-256 of the file's bytes (PostgreSQL's sha256 agrees).
+    let sha256 = |text: &str| {
+        let db = &db;
+        let sql = format!("SELECT encode(sha256(convert_to('{}', 'UTF8')), 'hex')", text.replace('\'', "''"));
+        async move { db.column(&sql).await }
+    };
+    assert_eq!(digest(1).await, sha256(ONE).await);
+    let crlf = ONE.replace('\n', "  \r\n").replace("INSERT", "-- a note\r\nINSERT");
+    dir.write("00001_a.sql", &crlf);
     dir.write("00002_b.sql", TWO);
     assert_eq!(up(&db, &dir, false).await.0.unwrap(), ["up 2"]);
+    // The next locked run saved the new bytes' digest (the checksums are the same), so later runs need
+    // not parse the file.
+    assert_eq!(digest(1).await, sha256(&crlf).await);
 
     // A statement edited: the run stops at once, naming the file and the statement's line; 3 never runs.
     dir.write("00001_a.sql", &ONE.replace("VALUES (1)", "VALUES (2)"));

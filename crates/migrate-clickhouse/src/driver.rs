@@ -563,10 +563,13 @@ impl ChDriver {
     }
 }
 
-/// One row of the checksum query: `version_id, up, down, statements, no_transaction, tool_version`.
+/// One row of the checksum query: `version_id, up, down, statements, no_transaction, tool_version,
+/// file_sha256`.
 fn parse_checksum_row(row: &[String]) -> Result<ChecksumRow, ChError> {
     let unexpected = || ChError::Unexpected { action: "reading the migration checksums", text: row.join("\t") };
-    let [version, up, down, statements, no_transaction, tool_version] = row else { return Err(unexpected()) };
+    let [version, up, down, statements, no_transaction, tool_version, file_digest] = row else {
+        return Err(unexpected());
+    };
     Ok(ChecksumRow {
         version: version.parse().ok().and_then(Version::new).ok_or_else(unexpected)?,
         up: up.clone(),
@@ -574,6 +577,7 @@ fn parse_checksum_row(row: &[String]) -> Result<ChecksumRow, ChError> {
         up_statements: statements.clone(),
         no_transaction: no_transaction == "1",
         tool_version: tool_version.clone(),
+        file_digest: file_digest.clone(),
     })
 }
 

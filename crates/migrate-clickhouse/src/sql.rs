@@ -234,7 +234,7 @@ impl Sql {
     /// checksum, `deleted = 1` forgets it, so no write needs a mutation.
     pub(crate) fn create_checksum_table(&self) -> String {
         format!(
-            "{} (\n  version_id Int64,\n  up_checksum String,\n  down_checksum String,\n  up_statements String,\n  no_transaction UInt8,\n  tool_version String,\n  deleted UInt8,\n  seq UInt64,\n  recorded_at DateTime DEFAULT now()\n) ENGINE = {} ORDER BY (version_id)",
+            "{} (\n  version_id Int64,\n  up_checksum String,\n  down_checksum String,\n  up_statements String,\n  no_transaction UInt8,\n  tool_version String,\n  file_sha256 String,\n  deleted UInt8,\n  seq UInt64,\n  recorded_at DateTime DEFAULT now()\n) ENGINE = {} ORDER BY (version_id)",
             self.create_head(&self.checksums),
             self.engine("ReplacingMergeTree", "seq")
         )
@@ -246,18 +246,19 @@ impl Sql {
             .iter()
             .map(|(version, row, seq)| match row {
                 Some(row) => format!(
-                    "({version}, {}, {}, {}, {}, {}, 0, {seq})",
+                    "({version}, {}, {}, {}, {}, {}, {}, 0, {seq})",
                     quote_string(&row.up),
                     quote_string(&row.down),
                     quote_string(&row.up_statements),
                     u8::from(row.no_transaction),
-                    quote_string(&row.tool_version)
+                    quote_string(&row.tool_version),
+                    quote_string(&row.file_digest)
                 ),
-                None => format!("({version}, '', '', '', 0, '', 1, {seq})"),
+                None => format!("({version}, '', '', '', 0, '', '', 1, {seq})"),
             })
             .collect();
         format!(
-            "INSERT INTO {} (version_id, up_checksum, down_checksum, up_statements, no_transaction, tool_version, deleted, seq) VALUES {}",
+            "INSERT INTO {} (version_id, up_checksum, down_checksum, up_statements, no_transaction, tool_version, file_sha256, deleted, seq) VALUES {}",
             self.checksums.quoted,
             values.join(", ")
         )
@@ -265,7 +266,7 @@ impl Sql {
 
     pub(crate) fn list_checksums(&self) -> String {
         format!(
-            "SELECT version_id, u, d, s, n, t FROM (SELECT version_id, argMax(up_checksum, seq) AS u, argMax(down_checksum, seq) AS d, argMax(up_statements, seq) AS s, argMax(no_transaction, seq) AS n, argMax(tool_version, seq) AS t, argMax(deleted, seq) AS x FROM {} GROUP BY version_id) WHERE x = 0 ORDER BY version_id FORMAT TabSeparated",
+            "SELECT version_id, u, d, s, n, t, f FROM (SELECT version_id, argMax(up_checksum, seq) AS u, argMax(down_checksum, seq) AS d, argMax(up_statements, seq) AS s, argMax(no_transaction, seq) AS n, argMax(tool_version, seq) AS t, argMax(file_sha256, seq) AS f, argMax(deleted, seq) AS x FROM {} GROUP BY version_id) WHERE x = 0 ORDER BY version_id FORMAT TabSeparated",
             self.checksums.quoted
         )
     }
@@ -326,6 +327,7 @@ pub fn sql_catalog(table: &TableName, default_database: &str) -> Vec<(&'static s
         up_statements: "0011aabb".to_owned(),
         no_transaction: true,
         tool_version: "migrate 0.1.0".to_owned(),
+        file_digest: "9a8b".to_owned(),
     };
     vec![
         ("server facts", Sql::server_facts().to_owned()),

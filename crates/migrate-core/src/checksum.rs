@@ -14,6 +14,11 @@
 //!
 //! Each statement's own hash (the first 8 hex digits of the SHA-256 of its normalised text) is kept too,
 //! so a changed file is reported at its first statement that differs.
+//!
+//! Beside them each row keeps the file's digest: the SHA-256, in lower-case hex, of the file's bytes when
+//! the row was recorded. It is a shortcut, not part of the definition: equal bytes have equal checksums,
+//! so a run over unchanged files parses none of them (every applied file is checked on every run); only a
+//! file whose bytes differ is parsed and compared by its checksums.
 
 use std::borrow::Cow;
 
@@ -73,6 +78,11 @@ fn normalized(text: &str) -> Cow<'_, str> {
     Cow::Owned(lines.join("\n"))
 }
 
+/// The digest of a file's bytes (lower-case hex SHA-256), which [`ChecksumRow::file_digest`] keeps.
+pub(crate) fn file_digest(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut text = String::with_capacity(bytes.len() * 2);
@@ -115,11 +125,14 @@ pub struct ChecksumRow {
     pub no_transaction: bool,
     /// The tool version that recorded it.
     pub tool_version: String,
+    /// The digest of the file's bytes when it was recorded ([`crate::SqlText::digest`]; empty when not
+    /// known): while the file's bytes are the same, its checksums are too, and the file is not parsed.
+    pub file_digest: String,
 }
 
 impl ChecksumRow {
-    /// The row recording `checksums` for `version`, by this build.
-    pub fn new(version: Version, checksums: &Checksums) -> ChecksumRow {
+    /// The row recording `checksums` for `version`, of a file with digest `file_digest`, by this build.
+    pub fn new(version: Version, checksums: &Checksums, file_digest: &str) -> ChecksumRow {
         ChecksumRow {
             version,
             up: checksums.up.clone(),
@@ -127,6 +140,7 @@ impl ChecksumRow {
             up_statements: checksums.up_statements_joined(),
             no_transaction: checksums.no_transaction,
             tool_version: format!("migrate {}", env!("CARGO_PKG_VERSION")),
+            file_digest: file_digest.to_owned(),
         }
     }
 
@@ -225,7 +239,7 @@ mod tests {
     #[test]
     fn the_first_changed_statement_is_found() {
         let version = Version::new(1).unwrap();
-        let recorded = ChecksumRow::new(version, &of("-- +goose Up\nSELECT 1;\nSELECT 2;\nSELECT 3;\n"));
+        let recorded = ChecksumRow::new(version, &of("-- +goose Up\nSELECT 1;\nSELECT 2;\nSELECT 3;\n"), "");
         assert_eq!(recorded.first_changed_statement(&of("-- +goose Up\nSELECT 1;\nSELECT 2;\nSELECT 3;\n")), None);
         assert_eq!(recorded.first_changed_statement(&of("-- +goose Up\nSELECT 1;\nSELECT 20;\nSELECT 3;\n")), Some(1));
         assert_eq!(recorded.first_changed_statement(&of("-- +goose Up\nSELECT 1;\nSELECT 2;\n")), Some(2));

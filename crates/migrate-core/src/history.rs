@@ -33,6 +33,9 @@ pub struct HistoryCheck {
     pub changed: Vec<ChangedMigration>,
     /// Rows to record for applied migrations that have a file but no checksum yet.
     pub unrecorded: Vec<ChecksumRow>,
+    /// Rows whose file's bytes changed while its checksums did not (line endings, trailing spaces, comment
+    /// lines), with the new file digest: saved at the next locked run, so later runs need not parse them.
+    pub redigested: Vec<ChecksumRow>,
 }
 
 /// Compares the applied versions that have SQL files with their recorded checksums. A file that cannot
@@ -46,16 +49,24 @@ pub fn check_history(
     let applied = crate::plan::applied_versions(rows);
     let mut check = HistoryCheck::default();
     for migration in migrations.iter().filter(|m| applied.contains(&m.version().get())) {
-        let Some((text, now)) = checksums_of(migration)? else { continue };
-        let Some(row) = recorded.get(&migration.version().get()) else {
-            check.unrecorded.push(ChecksumRow::new(migration.version(), now));
+        let row = recorded.get(&migration.version().get()).copied();
+        if let (Some(row), MigrationKind::Sql { text }) = (row, migration.kind()) {
+            // The usual case, and the only work for an unchanged file: its bytes are the recorded ones.
+            if !row.file_digest.is_empty() && text.digest() == Some(row.file_digest.as_str()) {
+                continue;
+            }
+        }
+        let Some(now) = checksums_of(migration)? else { continue };
+        let Some(row) = row else {
+            check.unrecorded.push(now.row(migration.version()));
             continue;
         };
-        if row.up != now.up {
-            let statement = match row.first_changed_statement(now) {
+        if row.up != now.checksums.up {
+            let statement = match row.first_changed_statement(now.checksums) {
                 Some(index) => {
-                    let up = parse_direction_verbatim(migration.path(), text, Direction::Up)?;
-                    let line = up.statements.get(index).map(|s| s.line()).unwrap_or_else(|| text.lines().count() + 1);
+                    let up = parse_direction_verbatim(migration.path(), now.text, Direction::Up)?;
+                    let line =
+                        up.statements.get(index).map(|s| s.line()).unwrap_or_else(|| now.text.lines().count() + 1);
                     Some((index + 1, line))
                 }
                 // Every statement hashes the same: the transaction mode changed.
@@ -63,8 +74,11 @@ pub fn check_history(
             };
             check.changed.push(changed(migration, Direction::Up, statement, row));
         }
-        if row.down != now.down {
+        if row.down != now.checksums.down {
             check.changed.push(changed(migration, Direction::Down, None, row));
+        }
+        if row.up == now.checksums.up && row.down == now.checksums.down {
+            check.redigested.push(ChecksumRow { file_digest: now.digest.to_owned(), ..row.clone() });
         }
     }
     Ok(check)
@@ -87,17 +101,31 @@ fn changed(
 
 /// The checksum row to record for a SQL migration being applied now (none for code migrations).
 pub fn checksum_row_of(migration: &Migration) -> Result<Option<ChecksumRow>, HistoryError> {
-    Ok(checksums_of(migration)?.map(|(_, checksums)| ChecksumRow::new(migration.version(), checksums)))
+    Ok(checksums_of(migration)?.map(|now| now.row(migration.version())))
 }
 
-/// A SQL migration's text and checksums (computed once, in its `SqlText`); `None` for a code migration.
-fn checksums_of(migration: &Migration) -> Result<Option<(&str, &Checksums)>, HistoryError> {
+/// A SQL migration file as it is now.
+struct FileNow<'a> {
+    text: &'a str,
+    checksums: &'a Checksums,
+    digest: &'a str,
+}
+
+impl FileNow<'_> {
+    fn row(&self, version: Version) -> ChecksumRow {
+        ChecksumRow::new(version, self.checksums, self.digest)
+    }
+}
+
+/// A SQL migration's text, checksums and digest (computed once, in its `SqlText`); `None` for a code
+/// migration.
+fn checksums_of(migration: &Migration) -> Result<Option<FileNow<'_>>, HistoryError> {
     let MigrationKind::Sql { text: sql } = migration.kind() else { return Ok(None) };
     let text = sql.get().map_err(|problem| HistoryError::Unreadable { message: problem.to_string() })?;
-    match sql.checksums(migration.path()) {
-        Some(checksums) => Ok(Some((text, checksums))),
+    match (sql.checksums(migration.path()), sql.digest()) {
+        (Some(checksums), Some(digest)) => Ok(Some(FileNow { text, checksums, digest })),
         // The cache holds no checksums only when the text does not parse: parse it again for the error.
-        None => Err(Checksums::of(migration.path(), text).err().map_or_else(
+        _ => Err(Checksums::of(migration.path(), text).err().map_or_else(
             || HistoryError::Unreadable {
                 message: format!("{}: its checksums could not be computed", migration.path()),
             },
@@ -349,4 +377,66 @@ pub enum RepairError {
     /// A file could not be read or parsed.
     #[error(transparent)]
     History(#[from] HistoryError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = "-- +goose Up\nCREATE TABLE t (id int);\n-- +goose Down\nDROP TABLE t;\n";
+
+    fn version(v: i64) -> Version {
+        Version::new(v).unwrap()
+    }
+
+    fn applied(text: &'static str) -> (Vec<Migration>, Vec<AppliedRow>) {
+        (vec![Migration::sql(version(1), "00001_t.sql", text)], vec![AppliedRow::new(1, true, None)])
+    }
+
+    /// The row a run recorded for `text`.
+    fn recorded(text: &'static str) -> ChecksumRow {
+        let (migrations, _) = applied(text);
+        checksum_row_of(&migrations[0]).unwrap().unwrap()
+    }
+
+    #[test]
+    fn unchanged_bytes_are_not_parsed() {
+        let (migrations, rows) = applied(FILE);
+        // A row whose checksums disagree with the file but whose digest is the file's: the digest alone
+        // decides, so the file was not compared (nor parsed).
+        let row = ChecksumRow { up: "not the checksum".into(), ..recorded(FILE) };
+        let check = check_history(&migrations, &rows, std::slice::from_ref(&row)).unwrap();
+        assert!(check.changed.is_empty() && check.redigested.is_empty(), "{check:?}");
+        let MigrationKind::Sql { text } = migrations[0].kind() else { unreachable!() };
+        assert!(text.digest().is_some());
+        // Without a digest (a row from before digests), the checksums are compared.
+        let row = ChecksumRow { file_digest: String::new(), ..row };
+        let check = check_history(&migrations, &rows, &[row]).unwrap();
+        assert_eq!(check.changed.len(), 1, "{check:?}");
+    }
+
+    #[test]
+    fn new_bytes_with_the_same_checksums_are_redigested() {
+        let crlf = "-- +goose Up\r\nCREATE TABLE t (id int);  \r\n-- +goose Down\r\nDROP TABLE t;\r\n";
+        let (migrations, rows) = applied(crlf);
+        let before = recorded(FILE);
+        let check = check_history(&migrations, &rows, std::slice::from_ref(&before)).unwrap();
+        assert!(check.changed.is_empty(), "{check:?}");
+        assert_eq!(check.redigested.len(), 1, "{check:?}");
+        let redigested = &check.redigested[0];
+        assert_eq!(redigested.file_digest, recorded(crlf).file_digest);
+        assert_ne!(redigested.file_digest, before.file_digest);
+        // Only the digest is new: what the row says was recorded (and by whom) stays.
+        assert_eq!(ChecksumRow { file_digest: before.file_digest.clone(), ..redigested.clone() }, before);
+    }
+
+    #[test]
+    fn an_edit_is_found_past_the_digest() {
+        let edited = "-- +goose Up\nCREATE TABLE t (id bigint);\n-- +goose Down\nDROP TABLE t;\n";
+        let (migrations, rows) = applied(edited);
+        let check = check_history(&migrations, &rows, &[recorded(FILE)]).unwrap();
+        assert_eq!(check.changed.len(), 1, "{check:?}");
+        assert_eq!(check.changed[0].statement, Some((1, 2)));
+        assert!(check.redigested.is_empty());
+    }
 }

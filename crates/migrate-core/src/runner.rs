@@ -611,8 +611,8 @@ async fn check_checksums(
     Ok(())
 }
 
-/// Under the lock: creates the checksum table when missing and records the checksums of applied
-/// migrations that have none.
+/// Under the lock: creates the checksum table when missing, records the checksums of applied migrations
+/// that have none, and saves the new file digest of those whose bytes changed but not their checksums.
 async fn adopt_checksums(
     driver: &mut dyn Driver,
     migrations: &[Migration],
@@ -629,10 +629,14 @@ async fn adopt_checksums(
     }
     let check = check_history(migrations, rows, recorded.as_deref().unwrap_or_default())
         .map_err(|e| RunError::new(e.into()))?;
+    if check.unrecorded.is_empty() && check.redigested.is_empty() {
+        return Ok(());
+    }
+    let rows = [check.unrecorded.as_slice(), check.redigested.as_slice()].concat();
+    driver.save_checksums(&rows).await.map_err(database("recording the migration checksums"))?;
     if check.unrecorded.is_empty() {
         return Ok(());
     }
-    driver.save_checksums(&check.unrecorded).await.map_err(database("recording the migration checksums"))?;
     let versions: Vec<Version> = check.unrecorded.iter().map(|row| row.version).collect();
     tracing::info!(target: RUN_EVENT_TARGET, count = versions.len(), "recorded the checksums of applied migrations");
     on_event(RunEvent::ChecksumsRecorded { versions: &versions });

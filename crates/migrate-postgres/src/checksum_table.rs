@@ -24,10 +24,12 @@ impl ChecksumTableSql {
             create: format!(
                 "CREATE TABLE IF NOT EXISTS {table} (\n  version_id bigint PRIMARY KEY,\n  up_checksum text NOT NULL,\n  \
                  down_checksum text NOT NULL,\n  up_statements text NOT NULL,\n  no_transaction boolean NOT NULL,\n  \
-                 tool_version text NOT NULL,\n  recorded_at timestamp NOT NULL DEFAULT now()\n)"
+                 tool_version text NOT NULL,\n  file_sha256 text NOT NULL,\n  recorded_at timestamp NOT NULL DEFAULT \
+                 now()\n)"
             ),
             list: format!(
-                "SELECT version_id, up_checksum, down_checksum, up_statements, no_transaction, tool_version FROM {table}"
+                "SELECT version_id, up_checksum, down_checksum, up_statements, no_transaction, tool_version, \
+                 file_sha256 FROM {table}"
             ),
             table,
         }
@@ -36,10 +38,11 @@ impl ChecksumTableSql {
     /// Records a row, replacing the version's previous one.
     pub(crate) fn upsert(&self, row: &ChecksumRow) -> String {
         format!(
-            "INSERT INTO {} (version_id, up_checksum, down_checksum, up_statements, no_transaction, tool_version) \
-             VALUES ({}, {}, {}, {}, {}, {}) ON CONFLICT (version_id) DO UPDATE SET up_checksum = EXCLUDED.up_checksum, \
+            "INSERT INTO {} (version_id, up_checksum, down_checksum, up_statements, no_transaction, tool_version, \
+             file_sha256) VALUES ({}, {}, {}, {}, {}, {}, {}) ON CONFLICT (version_id) DO UPDATE SET up_checksum = EXCLUDED.up_checksum, \
              down_checksum = EXCLUDED.down_checksum, up_statements = EXCLUDED.up_statements, \
-             no_transaction = EXCLUDED.no_transaction, tool_version = EXCLUDED.tool_version, recorded_at = now()",
+             no_transaction = EXCLUDED.no_transaction, tool_version = EXCLUDED.tool_version, \
+             file_sha256 = EXCLUDED.file_sha256, recorded_at = now()",
             self.table,
             row.version,
             literal(&row.up),
@@ -47,6 +50,7 @@ impl ChecksumTableSql {
             literal(&row.up_statements),
             row.no_transaction,
             literal(&row.tool_version),
+            literal(&row.file_digest),
         )
     }
 
@@ -80,9 +84,10 @@ mod tests {
             up_statements: "0011".into(),
             no_transaction: true,
             tool_version: "migrate 'x'".into(),
+            file_digest: "ef".into(),
         };
         assert!(
-            sql.upsert(&row).contains("VALUES (7, 'ab', 'cd', '0011', true, 'migrate ''x''')"),
+            sql.upsert(&row).contains("VALUES (7, 'ab', 'cd', '0011', true, 'migrate ''x''', 'ef')"),
             "{}",
             sql.upsert(&row)
         );

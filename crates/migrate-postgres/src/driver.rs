@@ -481,6 +481,7 @@ fn checksum_row(row: &sqlx::postgres::PgRow) -> Result<ChecksumRow, sqlx::Error>
         up_statements: row.try_get(3)?,
         no_transaction: row.try_get(4)?,
         tool_version: row.try_get(5)?,
+        file_digest: row.try_get(6)?,
     })
 }
 

@@ -13,6 +13,7 @@ mod verify;
 mod wait;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use migrate::{resolve, DirectorySource, Driver, Migration};
 
@@ -56,17 +57,20 @@ fn migrations(settings: &Settings) -> Result<Vec<Migration>, CliError> {
     Ok(resolve(&DirectorySource::new(&settings.dir), &[])?)
 }
 
-/// Reads the migrations while connecting: each takes a few milliseconds, and they are most of what a
-/// runner with nothing to do spends. A problem with the files is reported before a connection error.
+/// Lists the migrations while connecting, then keeps reading and checksumming their files on two other
+/// threads while the command reads the database: the files are most of what a runner with nothing to do
+/// spends, and the checksum check waits only for a file not read yet (each text's checksums are computed
+/// once, by whichever thread asks first). A problem with the directory is reported before a connection
+/// error.
 async fn migrations_and_connection(
     settings: &Settings,
     env: &Env,
     out: &Output,
-) -> Result<(Vec<Migration>, DriverKind, Box<dyn Driver>), CliError> {
+) -> Result<(Arc<Vec<Migration>>, DriverKind, Box<dyn Driver>), CliError> {
     let dir = settings.dir.clone();
     // A run that changes the database (and verify, repair, the marks, and the modern status with its checksum
-    // states) checks every applied file against its checksum: read and checksum the files now, while
-    // connecting, on both cores. goose's status and version read no file contents.
+    // states) checks every applied file against its checksum. goose's status and version read no file
+    // contents.
     let shows_checksums = matches!(settings.command, Command::Status) && (settings.json || !settings.goose_form);
     let read_texts = (shows_checksums
         || matches!(
@@ -74,16 +78,25 @@ async fn migrations_and_connection(
             Command::Migrate(_) | Command::Verify | Command::Repair { .. } | Command::Mark(_)
         ))
         && !settings.no_versioning;
+    let (listed, listing) = tokio::sync::oneshot::channel();
     let reading = tokio::task::spawn_blocking(move || {
-        let migrations = resolve(&DirectorySource::new(dir), &[])?;
-        if read_texts {
+        let migrations = resolve(&DirectorySource::new(dir), &[]).map(Arc::new);
+        let ahead = migrations.as_ref().ok().filter(|_| read_texts).map(Arc::clone);
+        // The receiver is gone only when the command already failed.
+        let _ = listed.send(migrations);
+        if let Some(migrations) = ahead {
             read_all(&migrations);
         }
-        Ok::<_, migrate::ResolveError>(migrations)
     });
     let connected = connect(settings, env, out).await;
-    let migrations =
-        reading.await.map_err(|error| CliError::failed(format!("reading the migrations failed: {error}")))??;
+    let migrations = match listing.await {
+        Ok(migrations) => migrations?,
+        // The listing thread ended without an answer: it panicked.
+        Err(_) => {
+            let error = reading.await.err().map_or_else(String::new, |error| error.to_string());
+            return Err(CliError::failed(format!("reading the migrations failed: {error}")));
+        }
+    };
     let (kind, driver) = connected?;
     Ok((migrations, kind, driver))
 }
@@ -116,13 +129,14 @@ fn file_name(migrations: &[Migration], version: migrate::Version) -> String {
     migrations.iter().find(|m| m.version() == version).map_or_else(|| version.to_string(), |m| m.name().to_owned())
 }
 
-/// Reads every SQL migration's text and computes its checksums into their caches, half on another thread.
-/// A file that cannot be read or parsed is reported where its text is needed.
+/// Reads every SQL migration's text and computes its digest into their caches, half on another thread
+/// (an applied file whose digest is the recorded one is not parsed). A file that cannot be read is
+/// reported where its text is needed.
 fn read_all(migrations: &[Migration]) {
     let read = |part: &[Migration]| {
         for migration in part {
             if let migrate::MigrationKind::Sql { text } = migration.kind() {
-                let _ = text.checksums(migration.path());
+                let _ = text.digest();
             }
         }
     };

@@ -48,6 +48,8 @@ pub struct SqlText {
     /// The checksums, computed once (a caller may compute them ahead, on another thread, while it
     /// connects); `None` inside when the text does not read or parse, which the caller reports itself.
     checksums: OnceLock<Option<Checksums>>,
+    /// The digest of the text's bytes, computed once; `None` inside when the text does not read.
+    digest: OnceLock<Option<String>>,
 }
 
 #[derive(Clone)]
@@ -59,7 +61,12 @@ enum Inner {
 impl SqlText {
     /// Text already in memory.
     pub fn memory(text: impl Into<Cow<'static, str>>) -> SqlText {
-        SqlText { display: String::new(), inner: Inner::Memory(text.into()), checksums: OnceLock::new() }
+        SqlText {
+            display: String::new(),
+            inner: Inner::Memory(text.into()),
+            checksums: OnceLock::new(),
+            digest: OnceLock::new(),
+        }
     }
 
     /// From a source file's contents; bytes in memory are checked to be UTF-8 now.
@@ -71,7 +78,7 @@ impl SqlText {
                 return Err(ResolveProblem::NotAFile { path: display.to_owned(), what });
             }
         };
-        Ok(SqlText { display: display.to_owned(), inner, checksums: OnceLock::new() })
+        Ok(SqlText { display: display.to_owned(), inner, checksums: OnceLock::new(), digest: OnceLock::new() })
     }
 
     /// The text, reading the file the first time.
@@ -97,6 +104,13 @@ impl SqlText {
     /// text does not read or parse (ask [`Checksums::of`] for the error).
     pub fn checksums(&self, file: &str) -> Option<&Checksums> {
         self.checksums.get_or_init(|| Checksums::of(file, self.get().ok()?).ok()).as_ref()
+    }
+
+    /// The digest of the text's bytes (the SHA-256 of its bytes, in lower-case hex), computed the first time; `None`
+    /// when the text does not read. Cheaper than [`SqlText::checksums`]: it reads the file but parses
+    /// nothing, and an applied file whose digest is the recorded one needs no more.
+    pub fn digest(&self) -> Option<&str> {
+        self.digest.get_or_init(|| Some(crate::checksum::file_digest(self.get().ok()?.as_bytes()))).as_deref()
     }
 }
 
