@@ -1,0 +1,246 @@
+//! Lint for goose migration files, before anything runs.
+//!
+//! [`lint_dir`] (or [`lint_files`]) parses each migration with migrate-core's goose parser, then runs four
+//! families of rules ([`catalog::RULES`]): mistakes in the goose file itself, squawk's PostgreSQL safety
+//! rules (through squawk's own published linter, so the findings are squawk's), ClickHouse rules over a
+//! small tokenizer, and a team's conventions (off until `migrate.toml` turns them on). Every [`Finding`]
+//! has a rule id, a severity, `file:line:column`, a one-line message and a one-line fix; [`render`] prints a
+//! [`Report`] as text, JSON, SARIF 2.1.0 or GitHub annotations.
+//!
+//! ```
+//! use migrate_lint::{lint_text, Dialect, LintConfig, LintOptions};
+//! let options = LintOptions { dialect: Some(Dialect::Postgres), config: LintConfig::default(), lookup: &|_| None };
+//! let report = lint_text("001_t.sql", "-- +goose Up\nCREATE INDEX i ON t (x);\n", &options);
+//! assert!(report.findings.iter().any(|f| f.rule == "require-concurrent-index-creation"));
+//! assert!(report.findings.iter().any(|f| f.rule == "missing-down"));
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod catalog;
+pub mod config;
+mod file;
+pub mod finding;
+pub mod format;
+mod ignore;
+mod location;
+mod rules;
+mod tokens;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub use crate::config::{ConfigError, LintConfig};
+pub use crate::finding::{Finding, Severity};
+pub use crate::format::{render, Format};
+
+use crate::file::{MigrationFile, RawFinding};
+use crate::ignore::Ignores;
+use crate::rules::clickhouse::ClickHouseState;
+
+/// Which database the migrations are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// PostgreSQL: goose rules and squawk's rules.
+    Postgres,
+    /// ClickHouse: goose rules and the ClickHouse rules.
+    ClickHouse,
+}
+
+/// How to lint.
+pub struct LintOptions<'a> {
+    /// The database; `None` guesses per file (an `ENGINE =` clause means ClickHouse).
+    pub dialect: Option<Dialect>,
+    /// The `[lint]` configuration.
+    pub config: LintConfig,
+    /// ENVSUB variables (the process environment, in the CLI).
+    pub lookup: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// What a lint run found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Report {
+    /// The number of files linted.
+    pub files: usize,
+    /// The findings, by file and position.
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    /// The number of findings of a severity.
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == severity).count()
+    }
+
+    /// Whether the run fails: any error, or any warning when `strict`.
+    pub fn fails(&self, strict: bool) -> bool {
+        self.count(Severity::Error) > 0 || (strict && !self.findings.is_empty())
+    }
+}
+
+/// A lint run that could not read its input.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LintError {
+    /// A file or directory could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// `migrate.toml` is not usable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+/// The name of the configuration file at the migrations directory's root.
+pub const CONFIG_FILE: &str = "migrate.toml";
+
+/// Reads `migrate.toml` from a directory; no file gives the defaults.
+pub fn read_config(dir: &Path) -> Result<LintConfig, LintError> {
+    let path = dir.join(CONFIG_FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) => Ok(LintConfig::from_toml(&path.display().to_string(), &text)?),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(LintConfig::default()),
+        Err(source) => Err(LintError::Read { path, source }),
+    }
+}
+
+/// The `.sql` files at a directory's top level, in goose's order (by the version before the first `_`).
+pub fn migration_files(dir: &Path) -> Result<Vec<PathBuf>, LintError> {
+    let read_error = |source| LintError::Read { path: dir.to_path_buf(), source };
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).map_err(read_error)? {
+        let path = entry.map_err(read_error)?.path();
+        if path.extension().is_some_and(|ext| ext == "sql") && path.is_file() {
+            files.push(path);
+        }
+    }
+    let version = |path: &PathBuf| -> (u64, String) {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let digits: String = name.chars().take_while(char::is_ascii_digit).collect();
+        (digits.parse().unwrap_or(u64::MAX), name)
+    };
+    files.sort_by_key(version);
+    Ok(files)
+}
+
+/// Lints a migrations directory; its `migrate.toml`, when present, replaces `options.config`.
+pub fn lint_dir(dir: &Path, options: &LintOptions<'_>) -> Result<Report, LintError> {
+    let config = if dir.join(CONFIG_FILE).exists() { read_config(dir)? } else { options.config.clone() };
+    let options = LintOptions { dialect: options.dialect, config, lookup: options.lookup };
+    lint_files(&migration_files(dir)?, &options)
+}
+
+/// Lints files, in the order given (the Distributed-table rule looks at earlier files).
+pub fn lint_files(files: &[PathBuf], options: &LintOptions<'_>) -> Result<Report, LintError> {
+    let mut linter = Linter::new(options);
+    for path in files {
+        let text = fs::read_to_string(path).map_err(|source| LintError::Read { path: path.clone(), source })?;
+        linter.lint(&path.display().to_string(), &text);
+    }
+    Ok(linter.finish())
+}
+
+/// Lints one file's text.
+pub fn lint_text(file: &str, text: &str, options: &LintOptions<'_>) -> Report {
+    let mut linter = Linter::new(options);
+    linter.lint(file, text);
+    linter.finish()
+}
+
+/// The state of one run: squawk's linter is built once, ClickHouse tables accumulate across files.
+struct Linter<'o, 'a> {
+    options: &'o LintOptions<'a>,
+    squawk: squawk_linter::Linter,
+    pg_major: u32,
+    clickhouse: ClickHouseState,
+    report: Report,
+}
+
+impl<'o, 'a> Linter<'o, 'a> {
+    fn new(options: &'o LintOptions<'a>) -> Linter<'o, 'a> {
+        let config = &options.config;
+        let opt_in: Vec<&str> =
+            ["require-lock-timeout", "require-statement-timeout"].into_iter().filter(|id| config.is_on(id)).collect();
+        let pg_major =
+            config.pg_version.as_deref().and_then(|v| v.split('.').next()).and_then(|m| m.parse().ok()).unwrap_or(15);
+        Linter {
+            options,
+            squawk: rules::postgres::linter(config.pg_version.as_deref(), &opt_in),
+            pg_major,
+            clickhouse: ClickHouseState::default(),
+            report: Report::default(),
+        }
+    }
+
+    fn lint(&mut self, name: &str, text: &str) {
+        self.report.files += 1;
+        let mut raw: Vec<RawFinding> = Vec::new();
+        let file = match MigrationFile::parse(name, text) {
+            Ok(file) => file,
+            Err(error) => {
+                self.push(
+                    name,
+                    &Ignores::default(),
+                    vec![RawFinding {
+                        rule: "goose-parse-error".to_string(),
+                        severity: Severity::Error,
+                        line: error.line(),
+                        column: 1,
+                        message: error.kind().to_string(),
+                        fix: "fix the file so goose can parse it; goose refuses it as it is".to_string(),
+                        anchor: 0,
+                    }],
+                );
+                return;
+            }
+        };
+        let ignores = Ignores::read(&file, &mut raw);
+        let dialect = self.options.dialect.unwrap_or_else(|| guess_dialect(text));
+        rules::goose::check(&file, dialect, self.pg_major, self.options.lookup, &mut raw);
+        match dialect {
+            Dialect::Postgres => rules::postgres::check(&file, &mut self.squawk, &mut raw),
+            Dialect::ClickHouse => {
+                rules::clickhouse::check(&file, &self.options.config, &mut self.clickhouse, &mut raw)
+            }
+        }
+        rules::convention::check(&file, &self.options.config, &mut raw);
+        self.push(name, &ignores, raw);
+    }
+
+    fn push(&mut self, name: &str, ignores: &Ignores, raw: Vec<RawFinding>) {
+        for finding in raw {
+            if ignores.covers(&finding) {
+                continue;
+            }
+            let Some(severity) = self.options.config.severity(&finding.rule, finding.severity) else { continue };
+            self.report.findings.push(Finding {
+                rule: finding.rule,
+                severity,
+                file: name.to_string(),
+                line: finding.line,
+                column: finding.column,
+                message: finding.message,
+                fix: finding.fix,
+            });
+        }
+    }
+
+    fn finish(mut self) -> Report {
+        self.report.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.report
+    }
+}
+
+/// ClickHouse DDL names an engine; PostgreSQL's never does.
+fn guess_dialect(text: &str) -> Dialect {
+    let upper = text.to_ascii_uppercase();
+    if upper.contains("MERGETREE") || upper.contains("ENGINE =") || upper.contains("ENGINE=") {
+        Dialect::ClickHouse
+    } else {
+        Dialect::Postgres
+    }
+}
