@@ -62,7 +62,7 @@ impl Ignores {
         if finding.rule == "lint-ignore-without-reason" {
             return false;
         }
-        self.file_rules.iter().any(|r| *r == finding.rule)
+        self.file_rules.contains(&finding.rule)
             || self.statement_rules.iter().any(|(line, rule)| *line == finding.anchor && *rule == finding.rule)
     }
 }
