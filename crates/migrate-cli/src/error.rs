@@ -121,6 +121,11 @@ fn run_hint(error: &RunError) -> String {
             record the file as it is now with `migrate repair VERSION` (or run once with --allow-changed; goose's \
             form: -allow-changed)"
             .to_owned(),
+        migrate::RunErrorKind::Preflight { .. } => {
+            "\nFix the findings, silence one with a `-- migrate:lint-ignore RULE \
+            reason` line above its statement, or run once without lint with --no-lint (goose's form: -no-lint)"
+                .to_owned()
+        }
         _ => lock_wait_hint(error).to_owned(),
     }
 }

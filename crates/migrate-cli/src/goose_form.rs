@@ -12,7 +12,7 @@ use crate::database::Database;
 use crate::drivers::DriverKind;
 use crate::env::{parse_bool, Env, EnvFile};
 use crate::error::CliError;
-use crate::settings::{parse_go_duration, resolve_dir, resolve_table, ClusterFlags, Command, Settings};
+use crate::settings::{parse_go_duration, resolve_dir, resolve_table, ClusterFlags, Command, LintFlags, Settings};
 
 /// What a goose-form command line asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +49,8 @@ const BOOL_FLAGS: &[&str] = &[
     "json",
     "exit-code",
     "clickhouse-cluster-strict",
+    "no-lint",
+    "strict",
 ];
 const VALUE_FLAGS: &[&str] = &[
     "dir",
@@ -62,10 +64,12 @@ const VALUE_FLAGS: &[&str] = &[
     "lock-wait",
     "clickhouse-cluster",
     "clickhouse-ddl-timeout",
+    "format",
+    "pg-version",
 ];
 
 /// The commands goose recognises as the first positional argument, before merging `GOOSE_DRIVER`.
-const NO_DATABASE_COMMANDS: &[&str] = &["init", "create", "fix", "env", "validate"];
+const NO_DATABASE_COMMANDS: &[&str] = &["init", "create", "fix", "env", "validate", "lint"];
 
 /// Splits the arguments (without the program name) the way Go's flag package and xflag do.
 pub(crate) fn parse(args: &[String]) -> Result<RawGoose, CliError> {
@@ -199,6 +203,13 @@ impl RawGoose {
         settings.json = self.on("json");
         settings.exit_code = self.on("exit-code");
         settings.sequential = self.on("s");
+        settings.lint = LintFlags {
+            no_lint: self.on("no-lint"),
+            format: self.flag("format").map(str::to_owned).or_else(|| settings.json.then(|| "json".to_owned())),
+            strict: self.on("strict"),
+            pg_version: self.flag("pg-version").map(str::to_owned),
+            dialect: env.non_empty("GOOSE_DRIVER").map(str::to_owned),
+        };
         settings.timeout = timeout.filter(|t| !t.is_zero());
         settings.clickhouse_cluster = match self.flag("clickhouse-cluster") {
             Some(name) => {
@@ -286,6 +297,7 @@ impl RawGoose {
             }
             "fix" => Command::Fix,
             "validate" => Command::Validate { files: Vec::new() },
+            "lint" => Command::Lint { files: args.to_vec() },
             "init" => Command::Init,
             "env" => Command::Env,
             other => return Err(CliError::BadArgument(format!("{other:?}: no such command"))),
@@ -328,6 +340,10 @@ Options:
     -dry-run             print the plan and its statements, change nothing (migrate only)
     -json                print one JSON document on stdout: status, up..reset, validate (migrate only)
     -exit-code           status: exit 3 when migrations are pending (migrate only)
+    -no-lint             up..redo: apply without linting the pending migrations first (migrate only)
+    -format string       lint: text, json, sarif or github (migrate only)
+    -strict              lint: warnings fail too (migrate only)
+    -pg-version string   lint: the PostgreSQL version targeted when no database says (migrate only)
     -lock-wait DURATION  how long to wait for another runner's lock, default 5m (migrate only)
     -h                   print this help
     -version             print the version
@@ -351,6 +367,7 @@ Commands:
     create NAME [sql]    Creates new migration file with the current timestamp
     fix                  Apply sequential ordering to migrations
     validate             Check migration files without running them
+    lint [FILE...]       Lint migration files (goose, PostgreSQL safety, ClickHouse, conventions) (migrate only)
     init                 Create the migrations directory with a first migration
     env                  Print goose's environment variables
 

@@ -189,6 +189,7 @@ fn report(error: &CliError, form: Form, settings: Option<&Settings>, out: &Outpu
         _ => {
             let prefix = match settings.map(|s| &s.command) {
                 Some(Command::Validate { .. }) => "migrate validate:",
+                Some(Command::Lint { .. }) => "migrate lint:",
                 Some(_) => "migrate run:",
                 None => "migrate:",
             };

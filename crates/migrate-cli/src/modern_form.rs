@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::database::{resolve_database, DbFlags, ReadFile};
 use crate::env::{parse_bool, Env, EnvFile};
 use crate::error::CliError;
-use crate::settings::{parse_go_duration, resolve_dir, resolve_table, ClusterFlags, Command, Settings};
+use crate::settings::{parse_go_duration, resolve_dir, resolve_table, ClusterFlags, Command, LintFlags, Settings};
 
 /// How long `wait` waits when `--timeout` is not given.
 pub(crate) const DEFAULT_WAIT: Duration = Duration::from_secs(60);
@@ -177,6 +177,37 @@ pub(crate) enum ModernCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Lint migration files before anything runs: goose mistakes, squawk's PostgreSQL safety rules,
+    /// ClickHouse rules and your conventions (migrate.toml [lint]). Exit 1 on errors (on warnings too with
+    /// --strict)
+    Lint {
+        /// Files to lint instead of the directory
+        files: Vec<String>,
+        #[command(flatten)]
+        dir: DirArg,
+        /// text, json, sarif (code scanning) or github (Actions annotations) [default: text]
+        #[arg(long, value_name = "FORMAT", value_parser = ["text", "json", "sarif", "github"])]
+        format: Option<String>,
+        /// Same as --format json
+        #[arg(long)]
+        json: bool,
+        /// Warnings fail too
+        #[arg(long)]
+        strict: bool,
+        /// postgres or clickhouse: which rules apply [env: GOOSE_DRIVER] [default: guessed per file]
+        #[arg(long, value_name = "NAME")]
+        driver: Option<String>,
+        /// The PostgreSQL version the migrations target, e.g. 11 (squawk's version-aware rules) [default: the
+        /// connected server's, else migrate.toml's pg-version, else 15]
+        #[arg(long, value_name = "VERSION")]
+        pg_version: Option<String>,
+        /// Also connect: the server's version, and applied migrations edited since they ran (checksums)
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+        /// The version table, with --database-url [env: GOOSE_TABLE] [default: goose_db_version]
+        #[arg(long, value_name = "NAME")]
+        table: Option<String>,
+    },
     /// Create the migrations directory with a first migration
     Init {
         #[command(flatten)]
@@ -290,6 +321,9 @@ pub(crate) struct MarkArgs {
     /// How long to wait for another runner's migration lock [default: 5m]
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     lock_wait: Option<Duration>,
+    /// Apply without linting the pending migrations first (lint errors refuse a run otherwise)
+    #[arg(long)]
+    no_lint: bool,
 }
 
 /// The flags of the commands that change the database.
@@ -317,6 +351,9 @@ pub(crate) struct RunArgs {
     /// How long to wait for another runner's migration lock [default: 5m]
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     lock_wait: Option<Duration>,
+    /// Apply without linting the pending migrations first (lint errors refuse a run otherwise)
+    #[arg(long)]
+    no_lint: bool,
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
@@ -387,6 +424,7 @@ impl ModernCli {
             ModernCommand::Validate { files, dir, .. } => {
                 (Command::Validate { files: files.clone() }, None, Some(dir), None)
             }
+            ModernCommand::Lint { files, dir, .. } => (Command::Lint { files: files.clone() }, None, Some(dir), None),
             ModernCommand::Init { dir } => (Command::Init, None, Some(dir), None),
             ModernCommand::Env => (Command::Env, None, None, None),
             ModernCommand::Wait { db } => (Command::Wait, Some(db), None, None),
@@ -414,6 +452,7 @@ impl ModernCli {
             settings.dry_run = run.dry_run;
             settings.json = run.json;
             settings.lock_wait = run.lock_wait;
+            settings.lint.no_lint = run.no_lint;
         }
         match &self.command {
             ModernCommand::Status { no_versioning, json, exit_code, .. } => {
@@ -426,6 +465,21 @@ impl ModernCli {
                 settings.json = *json;
             }
             ModernCommand::Create { sequential, .. } => settings.sequential = *sequential,
+            ModernCommand::Lint { format, json, strict, driver, pg_version, database_url, table, .. } => {
+                settings.lint = LintFlags {
+                    no_lint: false,
+                    format: format.clone().or_else(|| json.then(|| "json".to_owned())),
+                    strict: *strict,
+                    pg_version: pg_version.clone(),
+                    dialect: driver.clone().or_else(|| env.non_empty("GOOSE_DRIVER").map(str::to_owned)),
+                };
+                settings.json = *json || format.as_deref() == Some("json");
+                if let Some(url) = database_url {
+                    let flags = DbFlags { url: Some(url.clone()), driver: driver.clone(), ..DbFlags::default() };
+                    settings.database = Some(resolve_database(&flags, env, read_file)?);
+                    settings.table = resolve_table(table.as_deref(), env.non_empty("GOOSE_TABLE"));
+                }
+            }
             ModernCommand::Validate { json, .. } | ModernCommand::Verify { json, .. } => settings.json = *json,
             ModernCommand::Baseline { mark, .. }
             | ModernCommand::MarkApplied { mark, .. }

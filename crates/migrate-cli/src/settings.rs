@@ -43,6 +43,23 @@ pub(crate) struct Settings {
     pub(crate) lock_wait: Option<Duration>,
     /// ClickHouse cluster mode (the DSN's `cluster=` parameter turns it on too).
     pub(crate) clickhouse_cluster: Option<ClusterFlags>,
+    /// `lint`'s switches, and the runs' `--no-lint`.
+    pub(crate) lint: LintFlags,
+}
+
+/// How `lint` reports, and whether a run lints what it applies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct LintFlags {
+    /// `--no-lint`: a run applies its migrations without linting them first.
+    pub(crate) no_lint: bool,
+    /// `--format text|json|sarif|github` (`--json` is `json`); text when `None`.
+    pub(crate) format: Option<String>,
+    /// `--strict`: warnings fail too.
+    pub(crate) strict: bool,
+    /// `--pg-version`: the PostgreSQL version the migrations target, when no connection says.
+    pub(crate) pg_version: Option<String>,
+    /// `--driver` (or `GOOSE_DRIVER`) without a database: which rules apply; guessed per file when `None`.
+    pub(crate) dialect: Option<String>,
 }
 
 /// `--clickhouse-cluster NAME` and its companions.
@@ -95,6 +112,11 @@ pub(crate) enum Command {
     Env,
     /// Block until the database accepts connections.
     Wait,
+    /// Lint files without running them; `files` empty means the directory.
+    Lint {
+        /// Files given on the command line.
+        files: Vec<String>,
+    },
 }
 
 impl Command {
@@ -124,6 +146,7 @@ impl Command {
             Command::Init => "init",
             Command::Env => "env",
             Command::Wait => "wait",
+            Command::Lint { .. } => "lint",
         }
     }
 }
@@ -149,6 +172,7 @@ impl Settings {
             timeout: None,
             lock_wait: None,
             clickhouse_cluster: None,
+            lint: LintFlags::default(),
         }
     }
 }

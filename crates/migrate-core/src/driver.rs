@@ -137,4 +137,10 @@ pub trait Lock: Send {
 pub trait Driver: VersionStore + Executor + Lock + ProgressStore + ChecksumStore {
     /// What the database can do.
     fn capabilities(&self) -> Capabilities;
+
+    /// The server's major version (PostgreSQL's 15, 16...), when the connection told it; lint's
+    /// version-aware rules read it.
+    fn server_major_version(&self) -> Option<u32> {
+        None
+    }
 }

@@ -38,6 +38,7 @@ mod history;
 mod marks;
 mod parser;
 mod plan;
+mod preflight;
 mod progress;
 mod runner;
 mod source;
@@ -64,6 +65,7 @@ pub use crate::plan::{
     current_version, plan, replan, status, AppliedAt, Command, Plan, PlanError, PlanRequest, PlanStep, StatusEntry,
     StatusState, StepBody,
 };
+pub use crate::preflight::{Preflight, PreflightErrors, PreflightFinding};
 pub use crate::progress::{statements_checksum, Progress, ProgressStore};
 pub use crate::runner::{
     migrate, run, MigrationResult, Outcome, RunError, RunErrorKind, RunEvent, RunOptions, RunReport, RUN_EVENT_TARGET,

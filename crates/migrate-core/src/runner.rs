@@ -2,6 +2,7 @@
 //! and re-planning around it. The CLI, the library and every driver go through here.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tracing::Instrument;
@@ -10,6 +11,7 @@ use crate::driver::{AppliedRow, BoxError, CodeFailure, Driver, StatementFailure}
 use crate::history::{check_history, checksum_row_of, ChangedMigration, HistoryError};
 use crate::parser::ParseWarning;
 use crate::plan::{plan, replan, Command, Plan, PlanError, PlanRequest, PlanStep, StepBody};
+use crate::preflight::{Preflight, PreflightErrors, PreflightFinding};
 use crate::progress::{Progress, StatementsHasher};
 use crate::source::Migration;
 use crate::{Direction, Version};
@@ -19,18 +21,30 @@ use crate::{Direction, Version};
 pub const RUN_EVENT_TARGET: &str = "migrate_core::runner::events";
 
 /// Options of a run that are not part of the plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct RunOptions {
     /// Take the driver's lock around ensure-table, re-plan and run (skipped when nothing is pending).
     pub lock: bool,
     /// Run even when an applied migration's Up section changed since it was applied (warn instead).
     pub allow_changed: bool,
+    /// Checks the migrations to apply before the lock is taken (lint); its errors refuse the run.
+    pub preflight: Option<Arc<dyn Preflight>>,
 }
 
 impl Default for RunOptions {
-    /// Locked, and refusing changed history.
+    /// Locked, refusing changed history, no preflight check.
     fn default() -> RunOptions {
-        RunOptions { lock: true, allow_changed: false }
+        RunOptions { lock: true, allow_changed: false, preflight: None }
+    }
+}
+
+impl fmt::Debug for RunOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("lock", &self.lock)
+            .field("allow_changed", &self.allow_changed)
+            .field("preflight", &self.preflight.is_some())
+            .finish()
     }
 }
 
@@ -48,6 +62,12 @@ pub enum RunEvent<'a> {
     Changed {
         /// What changed.
         changed: &'a ChangedMigration,
+    },
+    /// The preflight check (lint) found something in a migration about to run that does not refuse the
+    /// run; sent before the lock is taken.
+    PreflightWarning {
+        /// The finding.
+        finding: &'a PreflightFinding,
     },
     /// Checksums were recorded for applied migrations that had none (applied by goose, or before checksums
     /// were kept); sent once, under the lock.
@@ -155,6 +175,14 @@ pub enum RunErrorKind {
     /// The command could not be planned (including a file that does not parse): nothing ran.
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// The preflight check (lint) found errors in migrations about to run: nothing ran.
+    #[error("{} {check} error(s) in the migrations to apply; nothing was applied\n{findings}", findings.0.len())]
+    Preflight {
+        /// What checked (`lint`).
+        check: &'static str,
+        /// Every error found.
+        findings: PreflightErrors,
+    },
     /// A statement failed; its migration was rolled back when it ran in a transaction.
     #[error("{file}:{line}: {direction} statement {index} failed: {source}{}", failure_note(*.transaction, *.resumable, *.index))]
     Statement {
@@ -553,16 +581,17 @@ pub async fn migrate(
                     version_after: Some(version),
                 });
             }
+            preflight(options, migrations, &planned, lookup, on_event)?;
             first = Some(planned);
         }
         if !options.lock {
-            return locked_section(driver, migrations, request, lookup, first, on_event).await;
+            return locked_section(driver, migrations, request, options, lookup, first, on_event).await;
         }
         driver
             .acquire()
             .await
             .map_err(|source| RunError::new(RunErrorKind::Database { action: "taking the migration lock", source }))?;
-        let result = locked_section(driver, migrations, request, lookup, first, on_event).await;
+        let result = locked_section(driver, migrations, request, options, lookup, first, on_event).await;
         let released = driver.release().await;
         match (result, released) {
             (Ok(outcome), Ok(())) => Ok(outcome),
@@ -581,6 +610,33 @@ pub async fn migrate(
     }
     .instrument(span)
     .await
+}
+
+/// Runs the preflight check over the plan's Up steps: warnings become events, errors refuse the run.
+#[allow(clippy::result_large_err)] // The run's one error type, as the async steps around it return it.
+fn preflight(
+    options: &RunOptions,
+    migrations: &[Migration],
+    plan: &Plan<'_>,
+    lookup: &(dyn Fn(&str) -> Option<String> + Sync),
+    on_event: &mut (dyn FnMut(RunEvent<'_>) + Send),
+) -> Result<(), RunError> {
+    let Some(check) = &options.preflight else { return Ok(()) };
+    let pending: Vec<&Migration> =
+        plan.steps().iter().filter(|step| step.direction == Direction::Up).map(|step| step.migration).collect();
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let (errors, warnings): (Vec<_>, Vec<_>) =
+        check.check(migrations, &pending, lookup).into_iter().partition(|finding| finding.error);
+    for finding in &warnings {
+        tracing::warn!(target: RUN_EVENT_TARGET, "{finding}");
+        on_event(RunEvent::PreflightWarning { finding });
+    }
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(RunError::new(RunErrorKind::Preflight { check: check.name(), findings: PreflightErrors(errors) }))
 }
 
 /// Refuses a run when an applied migration's Up section changed since it was applied (unless allowed),
@@ -655,10 +711,13 @@ async fn locked_section<'m>(
     driver: &mut dyn Driver,
     migrations: &'m [Migration],
     request: &PlanRequest,
+    options: &RunOptions,
     lookup: &(dyn Fn(&str) -> Option<String> + Sync),
     first: Option<Plan<'m>>,
     on_event: &mut (dyn FnMut(RunEvent<'_>) + Send),
 ) -> Result<Outcome, RunError> {
+    // Without versioning nothing was planned before the lock; the check runs on this plan instead.
+    let checked = first.is_some();
     let rows = if request.no_versioning {
         Vec::new()
     } else {
@@ -675,6 +734,9 @@ async fn locked_section<'m>(
         None => plan(migrations, &rows, request, lookup),
     }
     .map_err(|e| RunError::new(e.into()))?;
+    if !checked {
+        preflight(options, migrations, &plan, lookup, on_event)?;
+    }
     let report = run(driver, &plan, on_event).await?;
     let version_after = (!request.no_versioning).then(|| version_after(&rows, &report));
     Ok(Outcome { report, version_before: plan.current_version(), version_after })

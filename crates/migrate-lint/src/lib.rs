@@ -24,6 +24,7 @@ pub mod finding;
 pub mod format;
 mod ignore;
 mod location;
+mod preflight;
 mod rules;
 mod tokens;
 
@@ -33,6 +34,7 @@ use std::path::{Path, PathBuf};
 pub use crate::config::{ConfigError, LintConfig};
 pub use crate::finding::{Finding, Severity};
 pub use crate::format::{render, Format};
+pub use crate::preflight::LintPreflight;
 
 use crate::file::{MigrationFile, RawFinding};
 use crate::ignore::Ignores;
@@ -93,6 +95,9 @@ pub enum LintError {
     /// `migrate.toml` is not usable.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The directory's migrations do not resolve (bad names, duplicate versions).
+    #[error(transparent)]
+    Resolve(#[from] migrate_core::ResolveError),
 }
 
 /// The name of the configuration file at the migrations directory's root.
@@ -108,23 +113,15 @@ pub fn read_config(dir: &Path) -> Result<LintConfig, LintError> {
     }
 }
 
-/// The `.sql` files at a directory's top level, in goose's order (by the version before the first `_`).
+/// The SQL migrations of a directory, in goose's order, as migrate-core's resolver finds them (so lint
+/// sees exactly the files a run applies).
 pub fn migration_files(dir: &Path) -> Result<Vec<PathBuf>, LintError> {
-    let read_error = |source| LintError::Read { path: dir.to_path_buf(), source };
-    let mut files = Vec::new();
-    for entry in fs::read_dir(dir).map_err(read_error)? {
-        let path = entry.map_err(read_error)?.path();
-        if path.extension().is_some_and(|ext| ext == "sql") && path.is_file() {
-            files.push(path);
-        }
-    }
-    let version = |path: &PathBuf| -> (u64, String) {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let digits: String = name.chars().take_while(char::is_ascii_digit).collect();
-        (digits.parse().unwrap_or(u64::MAX), name)
-    };
-    files.sort_by_key(version);
-    Ok(files)
+    let migrations = migrate_core::resolve(&migrate_core::DirectorySource::new(dir), &[])?;
+    Ok(migrations
+        .iter()
+        .filter(|m| matches!(m.kind(), migrate_core::MigrationKind::Sql { .. }))
+        .map(|m| PathBuf::from(m.path()))
+        .collect())
 }
 
 /// Lints a migrations directory; its `migrate.toml`, when present, replaces `options.config`.
@@ -151,10 +148,54 @@ pub fn lint_text(file: &str, text: &str, options: &LintOptions<'_>) -> Report {
     linter.finish()
 }
 
+/// Lints the `pending` files of a run, reading the files before them for context only (a Distributed
+/// table over a local table an applied migration created is fine); findings name `pending` files only.
+/// `files` are `(path, text)` in version order; `pending` holds indexes into it.
+pub fn lint_pending(files: &[(&str, &str)], pending: &[usize], options: &LintOptions<'_>) -> Report {
+    let mut linter = Linter::new(options);
+    let last = pending.iter().copied().max();
+    for (index, (name, text)) in files.iter().enumerate() {
+        if Some(index) > last {
+            break;
+        }
+        if pending.contains(&index) {
+            linter.lint(name, text);
+        } else {
+            linter.observe(name, text);
+        }
+    }
+    linter.finish()
+}
+
+/// Adds a finding for each applied migration whose Up section changed since it ran (migrate-core's
+/// checksum check, from a connected lint), keeping the report in file order.
+pub fn add_history_findings(report: &mut Report, changed: &[migrate_core::ChangedMigration], config: &LintConfig) {
+    const RULE: &str = "edited-applied-migration";
+    for change in changed.iter().filter(|c| c.direction == migrate_core::Direction::Up) {
+        let Some(severity) = config.severity(RULE, Severity::Error) else { return };
+        let (statement, line) = change.statement.unwrap_or((1, 1));
+        report.findings.push(Finding {
+            rule: RULE.to_string(),
+            severity,
+            file: change.file.clone(),
+            line,
+            column: 1,
+            message: format!(
+                "version {} is applied, and its Up section changed since (first at statement {statement})",
+                change.version
+            ),
+            fix: "restore the file and add a new migration; if the edit was intended, `migrate repair VERSION`"
+                .to_string(),
+        });
+    }
+    report.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+}
+
 /// The state of one run: squawk's linter is built once, ClickHouse tables accumulate across files.
 struct Linter<'o, 'a> {
     options: &'o LintOptions<'a>,
-    squawk: squawk_linter::Linter,
+    /// The opt-in squawk rules configured on.
+    opt_in: Vec<&'static str>,
     pg_major: u32,
     clickhouse: ClickHouseState,
     report: Report,
@@ -163,17 +204,11 @@ struct Linter<'o, 'a> {
 impl<'o, 'a> Linter<'o, 'a> {
     fn new(options: &'o LintOptions<'a>) -> Linter<'o, 'a> {
         let config = &options.config;
-        let opt_in: Vec<&str> =
+        let opt_in: Vec<&'static str> =
             ["require-lock-timeout", "require-statement-timeout"].into_iter().filter(|id| config.is_on(id)).collect();
         let pg_major =
             config.pg_version.as_deref().and_then(|v| v.split('.').next()).and_then(|m| m.parse().ok()).unwrap_or(15);
-        Linter {
-            options,
-            squawk: rules::postgres::linter(config.pg_version.as_deref(), &opt_in),
-            pg_major,
-            clickhouse: ClickHouseState::default(),
-            report: Report::default(),
-        }
+        Linter { options, opt_in, pg_major, clickhouse: ClickHouseState::default(), report: Report::default() }
     }
 
     fn lint(&mut self, name: &str, text: &str) {
@@ -202,13 +237,25 @@ impl<'o, 'a> Linter<'o, 'a> {
         let dialect = self.options.dialect.unwrap_or_else(|| guess_dialect(text));
         rules::goose::check(&file, dialect, self.pg_major, self.options.lookup, &mut raw);
         match dialect {
-            Dialect::Postgres => rules::postgres::check(&file, &mut self.squawk, &mut raw),
+            Dialect::Postgres => {
+                // A fresh squawk linter per file: one keeps every file's findings and ignores it has seen.
+                let mut squawk = rules::postgres::linter(self.options.config.pg_version.as_deref(), &self.opt_in);
+                rules::postgres::check(&file, &mut squawk, &mut raw)
+            }
             Dialect::ClickHouse => {
                 rules::clickhouse::check(&file, &self.options.config, &mut self.clickhouse, &mut raw)
             }
         }
         rules::convention::check(&file, &self.options.config, &mut raw);
         self.push(name, &ignores, raw);
+    }
+
+    /// Reads a file only for what later files may refer to (ClickHouse tables); reports nothing.
+    fn observe(&mut self, name: &str, text: &str) {
+        let Ok(file) = MigrationFile::parse(name, text) else { return };
+        if self.options.dialect.unwrap_or_else(|| guess_dialect(text)) == Dialect::ClickHouse {
+            rules::clickhouse::check(&file, &self.options.config, &mut self.clickhouse, &mut Vec::new());
+        }
     }
 
     fn push(&mut self, name: &str, ignores: &Ignores, raw: Vec<RawFinding>) {

@@ -489,4 +489,9 @@ impl Driver for PgDriver {
     fn capabilities(&self) -> Capabilities {
         Capabilities { transactions: true }
     }
+
+    fn server_major_version(&self) -> Option<u32> {
+        // server_version_num, sent at start-up: 150019 for 15.19 (90624, major 9, for 9.6.24).
+        Some(self.connection.as_ref()?.server_version_num()? / 10_000)
+    }
 }

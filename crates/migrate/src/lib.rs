@@ -129,10 +129,10 @@ pub use migrate_core::{
     ChecksumRow, ChecksumStore, Checksums, CodeFailure, CodeMigrationInfo, Command, Direction, DirectionParse,
     DirectorySource, Driver, EmbeddedSource, Executor, FileContents, Finding, HistoryCheck, HistoryError, Lock, Mark,
     MarkError, Migration, MigrationKind, MigrationResult, MigrationSource, Outcome, ParseError, ParseErrorKind,
-    ParseWarning, ParseWarningKind, ParsedMigration, Plan, PlanError, PlanRequest, PlanStep, Progress, ProgressStore,
-    Repair, RepairError, ResolveError, ResolveProblem, RunError, RunErrorKind, RunEvent, RunOptions, RunReport,
-    SourceFile, SqlText, Statement, StatementFailure, StatusEntry, StatusState, StepBody, Version, VersionNameError,
-    VersionStore, RUN_EVENT_TARGET,
+    ParseWarning, ParseWarningKind, ParsedMigration, Plan, PlanError, PlanRequest, PlanStep, Preflight,
+    PreflightErrors, PreflightFinding, Progress, ProgressStore, Repair, RepairError, ResolveError, ResolveProblem,
+    RunError, RunErrorKind, RunEvent, RunOptions, RunReport, SourceFile, SqlText, Statement, StatementFailure,
+    StatusEntry, StatusState, StepBody, Version, VersionNameError, VersionStore, RUN_EVENT_TARGET,
 };
 
 #[cfg(feature = "postgres")]
@@ -148,6 +148,11 @@ pub use migrate_postgres as postgres;
 /// The ClickHouse driver.
 #[cfg(feature = "clickhouse")]
 pub use migrate_clickhouse as clickhouse;
+
+/// Lint for goose files (goose mistakes, squawk's PostgreSQL rules, ClickHouse rules, conventions):
+/// [`lint::lint_dir`], and [`Migrator::with_lint`] to lint the pending migrations before a run.
+#[cfg(feature = "lint")]
+pub use migrate_lint as lint;
 
 /// The sqlx (0.9) this crate is built with: its `PgPool`, `PgConnection` and `PgConnectOptions` are the
 /// ones [`Database`] accepts. A service on another sqlx version opens the migration connection with this

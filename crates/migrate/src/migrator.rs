@@ -51,6 +51,8 @@ pub struct Migrator {
     excluded: BTreeSet<i64>,
     lock: bool,
     allow_changed: bool,
+    #[cfg(feature = "lint")]
+    lint: Option<migrate_lint::LintConfig>,
 }
 
 /// What a command did.
@@ -119,6 +121,8 @@ impl Migrator {
             excluded: BTreeSet::new(),
             lock: true,
             allow_changed: false,
+            #[cfg(feature = "lint")]
+            lint: None,
         }
     }
 
@@ -175,6 +179,24 @@ impl Migrator {
     /// The change is then reported as a warning (`tracing`), as a changed Down section always is.
     pub fn with_allow_changed(mut self, allow: bool) -> Migrator {
         self.allow_changed = allow;
+        self
+    }
+
+    /// Lints the migrations a command is about to apply, before it takes the lock: an error-level finding
+    /// refuses the command with nothing applied ([`Error`] names each finding's file:line); warnings go to
+    /// `tracing`. PostgreSQL's version-aware rules use the connected server's version. Nothing is linted
+    /// when nothing is pending. Read a directory's `migrate.toml` with `migrate::lint::read_config`.
+    ///
+    /// ```no_run
+    /// # async fn start(url: &str) -> Result<(), migrate::Error> {
+    /// use migrate::{DirectorySource, Migrator};
+    /// let migrator = Migrator::new(DirectorySource::new("migrations")).with_lint(migrate::lint::LintConfig::default());
+    /// migrator.up(url).await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "lint")]
+    pub fn with_lint(mut self, config: migrate_lint::LintConfig) -> Migrator {
+        self.lint = Some(config);
         self
     }
 
@@ -310,7 +332,15 @@ impl Migrator {
         let migrations = self.migrations()?;
         let mut session = self.open(database).await?;
         let request = self.request(command);
-        let options = RunOptions { lock: self.lock, allow_changed: self.allow_changed };
+        let options = RunOptions { lock: self.lock, allow_changed: self.allow_changed, preflight: None };
+        #[cfg(feature = "lint")]
+        let options = RunOptions {
+            preflight: self.lint.clone().map(|config| -> Arc<dyn migrate_core::Preflight> {
+                let major = session.driver().server_major_version();
+                Arc::new(migrate_lint::LintPreflight::new(None, config).for_server(major))
+            }),
+            ..options
+        };
         let outcome =
             migrate_core::migrate(session.driver(), &migrations, &request, &options, &crate::env, &mut |_| {}).await;
         session.close().await;

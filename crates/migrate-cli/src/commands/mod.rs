@@ -4,6 +4,7 @@
 mod dry_run;
 mod env_cmd;
 mod files;
+mod lint;
 mod mark;
 mod repair;
 mod run;
@@ -49,6 +50,7 @@ async fn dispatch(settings: &Settings, env: &Env, out: &Output) -> Result<ExitCo
         Command::Validate { files } => validate::validate(files, settings, env, out),
         Command::Env => env_cmd::env(env, out),
         Command::Wait => wait::wait(settings, env, out).await,
+        Command::Lint { files } => lint::lint(files, settings, env, out).await,
     }
 }
 
@@ -75,7 +77,7 @@ async fn migrations_and_connection(
     let read_texts = (shows_checksums
         || matches!(
             settings.command,
-            Command::Migrate(_) | Command::Verify | Command::Repair { .. } | Command::Mark(_)
+            Command::Migrate(_) | Command::Verify | Command::Repair { .. } | Command::Mark(_) | Command::Lint { .. }
         ))
         && !settings.no_versioning;
     let (listed, listing) = tokio::sync::oneshot::channel();

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use migrate::{migrate, Command, Direction, PlanRequest, RunEvent, RunOptions};
 
-use crate::commands::{dry_run, migrations_and_connection};
+use crate::commands::{dry_run, lint, migrations_and_connection};
 use crate::env::Env;
 use crate::error::CliError;
 use crate::output::json::{self, MigrationDoc, RunDoc};
@@ -35,6 +35,11 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
     let mut on_event = |event: RunEvent<'_>| match event {
         RunEvent::Warning { warning } => out.log(&out.paint(Style::Yellow, &format!("warning: {warning}"))),
         RunEvent::Changed { changed } => out.log(&out.paint(Style::Yellow, &format!("warning: {changed}"))),
+        // goose's form keeps goose's log byte for byte; `migrate lint` shows every finding with its fix.
+        RunEvent::PreflightWarning { finding } if !settings.goose_form => out.log(&out.paint(
+            Style::Yellow,
+            &format!("lint: {}:{}: warning[{}] {}", finding.file, finding.line, finding.rule, finding.message),
+        )),
         RunEvent::ChecksumsRecorded { versions } => out.log(&format!(
             "recorded the checksums of {} applied migration(s) that had none (applied by goose, or before checksums \
              were kept); later edits to them are caught",
@@ -80,15 +85,12 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
         _ => {}
     };
     let lookup = |name: &str| env.lookup(name);
-    let outcome = migrate(
-        driver.as_mut(),
-        &migrations,
-        &request,
-        &RunOptions { lock: true, allow_changed: settings.allow_changed },
-        &lookup,
-        &mut on_event,
-    )
-    .await;
+    let options = RunOptions {
+        lock: true,
+        allow_changed: settings.allow_changed,
+        preflight: lint::preflight(settings, kind, driver.as_ref()),
+    };
+    let outcome = migrate(driver.as_mut(), &migrations, &request, &options, &lookup, &mut on_event).await;
     if let Some(ticker) = ticker {
         ticker.abort();
     }

@@ -69,8 +69,10 @@ fn down_section(file: &MigrationFile<'_>, out: &mut Vec<RawFinding>) {
     }
     let dropped: Vec<String> = file.down.iter().flat_map(|s| dropped_names(s.text())).collect();
     for statement in &file.up {
-        let Some((kind, name)) = created_object(statement.text()) else { continue };
-        if !dropped.iter().any(|d| d.eq_ignore_ascii_case(&name)) {
+        let Some((kind, name, table)) = created_object(statement.text()) else { continue };
+        let is_dropped = |name: &str| dropped.iter().any(|d| d.eq_ignore_ascii_case(name));
+        // An index or trigger goes with its table.
+        if !is_dropped(&name) && !table.as_deref().is_some_and(is_dropped) {
             out.push(file.at_statement(
                 "down-does-not-undo",
                 Severity::Warning,
@@ -117,8 +119,9 @@ const CREATABLE: &[&str] = &[
     "dictionary",
 ];
 
-/// What a CREATE statement creates: its kind (upper case) and unqualified name.
-fn created_object(text: &str) -> Option<(String, String)> {
+/// What a CREATE statement creates: its kind (upper case), unqualified name, and for an index or trigger
+/// the table it is on.
+fn created_object(text: &str) -> Option<(String, String, Option<String>)> {
     let tokens = tokenize(text);
     let mut at = 1;
     if !tokens.first()?.is("create") {
@@ -142,7 +145,16 @@ fn created_object(text: &str) -> Option<(String, String)> {
     if tokens.get(name_at).is_some_and(|t| t.is("on")) {
         return None;
     }
-    Some((kind.text.to_ascii_uppercase(), object_name(&tokens, name_at)?))
+    let table = if kind.is("index") || kind.is("trigger") {
+        tokens.iter().skip(name_at).position(|t| t.is("on")).and_then(|on| {
+            let at = name_at + on + 1;
+            let at = if tokens.get(at).is_some_and(|t| t.is("only")) { at + 1 } else { at };
+            object_name(&tokens, at)
+        })
+    } else {
+        None
+    };
+    Some((kind.text.to_ascii_uppercase(), object_name(&tokens, name_at)?, table))
 }
 
 /// The names a Down statement drops or renames away.
@@ -273,9 +285,16 @@ mod tests {
     fn created_and_dropped_names_match_unqualified() {
         assert_eq!(
             created_object("CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS a.i ON t (x);"),
-            Some(("INDEX".into(), "i".into()))
+            Some(("INDEX".into(), "i".into(), Some("t".into())))
         );
-        assert_eq!(created_object("create or replace function f() returns int"), Some(("FUNCTION".into(), "f".into())));
+        assert_eq!(
+            created_object("CREATE TRIGGER tr BEFORE INSERT ON ONLY s.t FOR EACH ROW EXECUTE FUNCTION f();"),
+            Some(("TRIGGER".into(), "tr".into(), Some("t".into())))
+        );
+        assert_eq!(
+            created_object("create or replace function f() returns int"),
+            Some(("FUNCTION".into(), "f".into(), None))
+        );
         assert_eq!(created_object("CREATE INDEX ON t (x);"), None);
         assert_eq!(dropped_names("DROP TABLE IF EXISTS a, s.b CASCADE;"), ["a", "b"]);
     }
