@@ -38,6 +38,7 @@ const SHARED_COMMANDS: &[&str] = &[
     "create",
     "fix",
     "validate",
+    "lint",
     "init",
     "env",
 ];

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::support::{fixture, migrate};
 
 /// The single server's HTTP interface (`MIGRATE_TEST_CH_URL`, default the local one).
-fn ch_url() -> String {
+pub(crate) fn ch_url() -> String {
     #[allow(clippy::disallowed_methods)] // Tests read their server from the environment.
     std::env::var("MIGRATE_TEST_CH_URL").unwrap_or_else(|_| "http://127.0.0.1:8123/".to_owned())
 }
@@ -16,7 +16,7 @@ fn ch_url() -> String {
 const USER: &str = "migrate_pw";
 const PASSWORD: &str = "p%41:@#?/ +wä&=";
 
-fn ch(sql: &str) -> String {
+pub(crate) fn ch(sql: &str) -> String {
     let output = std::process::Command::new("curl")
         .args(["-sS", "--fail-with-body", "--data-binary", sql, &ch_url()])
         .output()
@@ -26,12 +26,12 @@ fn ch(sql: &str) -> String {
     body
 }
 
-struct ChDb {
-    name: String,
+pub(crate) struct ChDb {
+    pub(crate) name: String,
 }
 
 impl ChDb {
-    fn new(label: &str) -> ChDb {
+    pub(crate) fn new(label: &str) -> ChDb {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let name = format!("mt_cli_{label}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
         ch(&format!("DROP DATABASE IF EXISTS {name}"));
@@ -39,7 +39,7 @@ impl ChDb {
         ChDb { name }
     }
 
-    fn versions(&self) -> Vec<String> {
+    pub(crate) fn versions(&self) -> Vec<String> {
         ch(&format!("SELECT version_id FROM {}.goose_db_version WHERE version_id > 0 ORDER BY version_id", self.name))
             .lines()
             .map(str::to_owned)

@@ -31,3 +31,6 @@ mod logging;
 
 /// Checksums and verify: what `verify` finds, each kind on its own, and its JSON document.
 mod history;
+
+/// lint, and the lint `up` makes before its lock: refusing, --no-lint, warnings, a connected lint.
+mod lint;

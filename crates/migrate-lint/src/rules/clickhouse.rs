@@ -128,9 +128,26 @@ fn create(check: &mut Check<'_, '_>, tokens: &[Token<'_>], config: &LintConfig, 
 /// `Distributed(cluster, database, table, ...)`: the local table must exist by now.
 fn distributed(check: &mut Check<'_, '_>, rest: &[Token<'_>], engine: &Token<'_>, state: &ClickHouseState) {
     let Some(engine_at) = rest.iter().position(|t| std::ptr::eq(t, engine)) else { return };
-    let args: Vec<&Token<'_>> =
-        rest.iter().skip(engine_at + 2).take_while(|t| t.text != ")").filter(|t| t.text != ",").collect();
-    let Some(local) = args.get(2) else { return };
+    // The top-level arguments (`currentDatabase()` has parentheses of its own); the table is the third.
+    let mut args: Vec<Vec<&Token<'_>>> = vec![Vec::new()];
+    let mut depth = 0usize;
+    for token in rest.iter().skip(engine_at + 2) {
+        match token.text {
+            ")" if depth == 0 => break,
+            "," if depth == 0 => args.push(Vec::new()),
+            text => {
+                depth = match text {
+                    "(" => depth + 1,
+                    ")" => depth - 1,
+                    _ => depth,
+                };
+                if let Some(arg) = args.last_mut() {
+                    arg.push(token);
+                }
+            }
+        }
+    }
+    let Some([local]) = args.get(2).map(Vec::as_slice) else { return };
     let local_name = local.name().trim_matches('\'').to_ascii_lowercase();
     if !state.created.contains(&local_name) {
         check.report(
