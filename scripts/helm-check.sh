@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Checks the Helm chart deploy/helm/migrate offline (no cluster, no helm binary): helm lint --strict, the
 # value matrix rendered and checked, every manifest validated with kubernetes-validate --strict against
-# Kubernetes 1.29 to 1.33, values that must be refused (values.schema.json), yamllint, and the snapshot of
-# the defaults plus the plain manifests in deploy/kubernetes compared with their renderings.
+# Kubernetes 1.29 to 1.33, values that must be refused (values.schema.json), yamllint, and the snapshots of
+# the renderings (ci/snapshots: the defaults and each case) and the plain manifests in deploy/kubernetes
+# compared with the chart's renderings.
 # The work is scripts/helm_check.py, in one Python process.
 #
 # Usage: scripts/helm-check.sh            check (exit 1 on any failure)
-#        scripts/helm-check.sh --update   rewrite ci/snapshots/default.yaml and deploy/kubernetes/*.yaml
+#        scripts/helm-check.sh --update   rewrite ci/snapshots/*.yaml and deploy/kubernetes/*.yaml (then commit them)
 #
 # Installs its PyPI tools once into .tools/k8s-venv (idempotent: later runs only check the versions):
 # helm-python-sdk (Helm 4 as a library), kubernetes-validate (schemas 1.25 to 1.37), yamllint.

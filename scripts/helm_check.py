@@ -10,8 +10,8 @@
    no schema for) against a small schema of its own here. A manifest broken on purpose must fail.
 4. Every file in ci/invalid/ must be refused by the chart (values.schema.json or a template's `fail`).
 5. yamllint on the chart's YAML files and on everything rendered.
-6. The defaults' rendering equals the snapshot ci/snapshots/default.yaml, and each deploy/kubernetes/*.yaml
-   equals its rendering; `--update` rewrites them instead.
+6. The rendering of each case (the defaults included) equals its snapshot ci/snapshots/CASE.yaml, and each
+   deploy/kubernetes/*.yaml equals its rendering; `--update` rewrites them instead.
 
 Exit 0 when every check passed, 1 otherwise (each failure is printed).
 """
@@ -34,7 +34,8 @@ from yamllint import linter as yamllint_linter
 ROOT = Path(__file__).resolve().parent.parent
 CHART = ROOT / "deploy/helm/migrate"
 CI = CHART / "ci"
-SNAPSHOT = CI / "snapshots/default.yaml"
+# The rendering of each case of the matrix; scripts/image.sh runs their command lines with the image.
+SNAPSHOTS = CI / "snapshots"
 PLAIN = ROOT / "deploy/kubernetes"
 KUBE_VERSIONS = ["1.29.0", "1.30.0", "1.31.0", "1.32.0", "1.33.0"]
 RELEASE, NAMESPACE = "billing", "apps"
@@ -415,7 +416,7 @@ def compare(c: Checker, path: Path, text: str, update: bool) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--update", action="store_true", help="rewrite the snapshot and deploy/kubernetes/*.yaml")
+    parser.add_argument("--update", action="store_true", help="rewrite the snapshots and deploy/kubernetes/*.yaml")
     options = parser.parse_args()
     started = time.monotonic()
     c = Checker()
@@ -476,8 +477,9 @@ def main() -> int:
     for case, (stream, _) in rendered.items():
         yamllint(c, f"rendering of {case}", stream, YAMLLINT_RENDERED)
 
-    print("snapshot of the defaults")
-    compare(c, SNAPSHOT, rendered["default"][0], options.update)
+    print("snapshots (ci/snapshots)")
+    for case in cases:
+        compare(c, SNAPSHOTS / f"{case}.yaml", rendered[case][0], options.update)
 
     took = time.monotonic() - started
     if c.failures:

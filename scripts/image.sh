@@ -10,7 +10,9 @@
 #     PostgreSQL on 127.0.0.1:5432 (trust auth) in a scratch database: `--version`, `wait` (and `wait` on a
 #     closed port must fail), `up` of fixtures/basic baked in at /migrations (the default directory), `up`
 #     again with nothing to do, `status --exit-code`, a bad flag exiting 2, and a ConfigMap-style mounted
-#     directory (`..data` symlinks) read by `validate`.
+#     directory (`..data` symlinks) read by `validate`;
+#  6. every command line the chart renders (ci/snapshots, deploy/kubernetes) run the same way against a
+#     closed port: each must fail to connect (exit 1), none may be refused as a bad argument (exit 2).
 #
 # Usage: scripts/image.sh   (as root: installs buildah, skopeo, umoci, musl-tools with apt-get when missing)
 # Environment: IMAGE_OUT (the OCI archive; default $CARGO_TARGET_DIR/image/migrate.oci.tar),
@@ -43,6 +45,9 @@ command -v umoci >/dev/null || missing+=(umoci)
 command -v musl-gcc >/dev/null || missing+=(musl-tools)
 [[ -f /etc/ssl/certs/ca-certificates.crt ]] || missing+=(ca-certificates)
 command -v psql >/dev/null || missing+=(postgresql-client)
+py=python3
+[[ -x /usr/bin/python3 ]] && py=/usr/bin/python3 # Debian's, where python3-yaml installs
+"$py" -c 'import yaml' 2>/dev/null || missing+=(python3-yaml)
 if ((${#missing[@]})); then
   [[ $(id -u) == 0 ]] || die "missing ${missing[*]}: run as root to install them with apt-get"
   note "apt-get install ${missing[*]}"
@@ -213,5 +218,42 @@ expect status "00006_touch_function.sql"
 run_image 0 configmap validate --dir /configmap -v
 expect configmap "00002_seed_users.sql"
 step "ran from the rootfs as $user: --version, wait, wait on a closed port (exit 1), a bad flag (exit 2), up to version $highest, up again, status --exit-code, a ConfigMap-style directory"
+
+# ---- 6. the chart's command lines -----------------------------------------------------------------------
+# Every wait/migrate container's arguments in the chart's renderings (ci/snapshots, deploy/kubernetes) must
+# parse: run against a closed port, each must fail to connect (exit 1), never with an argument error (2).
+# wait's --timeout is shortened to 1s. One JSON array per line: the driver, then the arguments.
+mapfile -t command_lines < <("$py" - "$root" <<'PY'
+import glob, json, sys, yaml
+root = sys.argv[1]
+seen = set()
+paths = glob.glob(f"{root}/deploy/helm/migrate/ci/snapshots/*.yaml") + glob.glob(f"{root}/deploy/kubernetes/*.yaml")
+for path in sorted(paths):
+    for doc in yaml.safe_load_all(open(path)):
+        if not doc or doc["kind"] not in ("Job", "Deployment"):
+            continue
+        spec = doc["spec"]["template"]["spec"]
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            if container["name"] not in ("wait", "migrate"):
+                continue
+            args = list(container["args"])
+            if args[0] == "wait":
+                args[args.index("--timeout") + 1] = "1s"
+            line = json.dumps([args[args.index("--driver") + 1]] + args)
+            if line not in seen:
+                seen.add(line)
+                print(line)
+PY
+)
+((${#command_lines[@]} >= 6)) || die "found only ${#command_lines[@]} command lines in the chart's renderings"
+for line in "${command_lines[@]}"; do
+  mapfile -t words < <("$py" -c 'import json, sys; print("\n".join(json.loads(sys.argv[1])))' "$line")
+  prefix=POSTGRES
+  [[ ${words[0]} == clickhouse ]] && prefix=CLICKHOUSE
+  db_env=("${prefix}_HOST=127.0.0.1" "${prefix}_PORT=1")
+  run_image 1 chart-line "${words[@]:1}"
+  expect chart-line "Connection refused|gave up waiting"
+done
+step "the chart's ${#command_lines[@]} distinct command lines parse (each fails only to connect to a closed port)"
 
 note "ok: $out, $(mib "$rootfs_bytes") unpacked ($(mib "$layers_bytes") compressed), $((SECONDS - started))s in all"
