@@ -312,7 +312,7 @@ def check_all_features(c: Checker, documents: list[dict]) -> None:
     args = container["args"]
     expected = ["up-by-one", "--dir", "/migrations", "--driver", "clickhouse", "--db-param", "secure=true", "--table",
                 "analytics.goose_db_version", "--timeout", "30m", "--lock-wait", "10m", "--allow-missing", "--verbose",
-                "--clickhouse-cluster", "prod", "--clickhouse-cluster-strict", "--clickhouse-ddl-timeout", "5m",
+                "--no-lint", "--clickhouse-cluster", "prod", "--clickhouse-cluster-strict", "--clickhouse-ddl-timeout", "5m",
                 "--allow-changed"]
     c.check(args == expected, f"{case}: the command line, got {args}")
     wait_args = pod["initContainers"][0]["args"]
@@ -320,7 +320,7 @@ def check_all_features(c: Checker, documents: list[dict]) -> None:
     env = env_of(container)
     c.check(env["CLICKHOUSE_HOST"]["valueFrom"]["secretKeyRef"]["key"] == "host", f"{case}: key names are configurable")
     c.check(env["CLICKHOUSE_PORT"].get("value") == "9440", f"{case}: the port as a plain value")
-    for var, value in [("MIGRATE_ENVIRONMENT", "prod"), ("MIGRATE_LINT", "false"), ("MIGRATE_BACKUP_DIR", "/backups"),
+    for var, value in [("MIGRATE_ENVIRONMENT", "prod"), ("MIGRATE_BACKUP_DIR", "/backups"),
                        ("MIGRATE_METRICS_PUSH", "http://pushgateway.monitoring:9091"), ("MIGRATE_SERVICE", "analytics"),
                        ("ENVSUB_REPLICAS", "2")]:
         c.check(env.get(var, {}).get("value") == value, f"{case}: {var}={value}")

@@ -139,10 +139,6 @@ helm.sh/hook-delete-policy: {{ $job.helmHooks.deletePolicy }}
 - name: MIGRATE_ENVIRONMENT
   value: {{ . | quote }}
 {{- end }}
-{{- if not .Values.lint.enabled }}
-- name: MIGRATE_LINT
-  value: "false"
-{{- end }}
 {{- if .Values.backup.enabled }}
 - name: MIGRATE_BACKUP_DIR
   value: {{ .Values.backup.mountPath | quote }}
@@ -190,6 +186,9 @@ helm.sh/hook-delete-policy: {{ $job.helmHooks.deletePolicy }}
 {{- end }}
 {{- if $run.verbose }}
 - --verbose
+{{- end }}
+{{- if not .Values.lint.enabled }}
+- --no-lint
 {{- end }}
 {{- with .Values.clickhouse.cluster }}
 - --clickhouse-cluster
