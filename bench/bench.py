@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""migrate's benchmark suite: workloads W1-W5 against the floor (the server running the same SQL with no
+"""migrate's benchmark suite: workloads W1-W5 (and L1, lint against squawk) against the floor (the server running the same SQL with no
 bookkeeping) and the peers (dbmate, sqlx-cli, refinery_cli) when bench/setup.sh installed them.
 
 Each workload is generated under bench/work (not committed). Tools run in turn, alternating, RUNS times
@@ -51,7 +51,7 @@ def ch(sql):
         return response.read().decode()
 
 
-def timed(args, env=None, stdin_path=None, rss=False):
+def timed(args, env=None, stdin_path=None, rss=False, ok_codes=(0,)):
     """Runs a command; returns (seconds, peak RSS in bytes or None). Fails loudly with its output.
 
     Peak RSS comes from GNU time, not from this process's wait4: a child forked from this (large) Python
@@ -67,7 +67,7 @@ def timed(args, env=None, stdin_path=None, rss=False):
         proc = subprocess.Popen(args, stdin=stdin, stdout=out, stderr=subprocess.STDOUT, env=env)
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
-        if os.waitstatus_to_exitcode(status) != 0:
+        if os.waitstatus_to_exitcode(status) not in ok_codes:
             out.seek(0)
             sys.exit(f"{' '.join(args)} failed:\n{out.read().decode(errors='replace')[-4000:]}")
     if rss_file is None:
@@ -317,6 +317,31 @@ def goose_style_clickhouse(db, n):
     return time.perf_counter() - start
 
 
+def bench_l1(runs, rows):
+    """Lint of every PostgreSQL file of ../shared/corpus in one process: migrate (goose and squawk's rules)
+    against squawk (scripts/tools/squawk.sh, the same squawk release migrate-lint is built with)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("lint_vs_squawk", os.path.join(ROOT, "scripts", "lint-vs-squawk.py"))
+    compare = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compare)
+    corpus = os.path.join(os.path.dirname(ROOT), "shared", "corpus")
+    files = [os.path.join(d, n) for d in compare.corpus_pg_dirs(corpus) for n in sorted(os.listdir(d)) if n.endswith(".sql")]
+    squawk = os.path.join(ROOT, "scripts", "tools", "squawk.sh")
+    sh([squawk, "--version"])  # installs it outside the timing
+    commands = {
+        "migrate": [MIGRATE, "lint", "--driver", "postgres", "--format", "json", *files],
+        "squawk": [squawk, "--reporter", "json", *files],
+    }
+    times = {t: [] for t in commands}
+    for run in range(runs):
+        for tool in round_order(list(commands), run):
+            for _ in range(REPEAT):
+                times[tool].append(timed(commands[tool], ok_codes=(0, 1))[0])
+    size = sum(os.path.getsize(f) for f in files)
+    rows.append((f"L1 lint corpus ({len(files)} files)", {t: median(v) for t, v in times.items()}, "peers",
+                 {"migrate": f"{size / 1e6:.1f} MB of SQL; findings match squawk's (scripts/lint-vs-squawk.py)"}))
+
+
 def print_table(rows, flush=False):
     print(f"\n{'workload':<28} {'tool':<10} {'median':>10} {'ratio':>8}  notes", flush=flush)
     for name, medians, baseline, extra in rows:
@@ -351,7 +376,7 @@ def main():
     global MIGRATE
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--only", default="W1,W2,W3,W4,W5")
+    parser.add_argument("--only", default="W1,W2,W3,W4,W5,L1")
     args = parser.parse_args()
     only = set(args.only.split(","))
     MIGRATE = build_migrate()
@@ -367,6 +392,9 @@ def main():
         print_table(rows[-1:], flush=True)
     if "W5" in only:
         bench_w5(args.runs, rows)
+        print_table(rows[-1:], flush=True)
+    if "L1" in only:
+        bench_l1(args.runs, rows)
         print_table(rows[-1:], flush=True)
     print("\nall workloads:")
     print_table(rows)

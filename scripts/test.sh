@@ -41,3 +41,10 @@ if [[ $# -eq 0 ]]; then
   python3 -c "import chdb" 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check -r "$ROOT/scripts/chdb/requirements.txt"
   python3 "$ROOT/scripts/chdb/check.py"
 fi
+
+# migrate's lint against squawk on every PostgreSQL directory of the shared corpus (when present beside the
+# checkout): the same findings, statement for statement, or an explained difference.
+if [[ $# -eq 0 && -f "$ROOT/../shared/corpus/INDEX.md" ]]; then
+  echo "---- scripts/lint-vs-squawk.py (lint against squawk on ../shared/corpus)"
+  python3 "$ROOT/scripts/lint-vs-squawk.py" --migrate "${CARGO_TARGET_DIR:-$ROOT/target}/debug/migrate"
+fi
