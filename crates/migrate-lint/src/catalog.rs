@@ -10,6 +10,8 @@ pub enum Family {
     Goose,
     /// squawk's PostgreSQL safety rules.
     Postgres,
+    /// PostgreSQL safety rules squawk does not have.
+    PostgresExtra,
     /// ClickHouse rules.
     ClickHouse,
     /// A team's conventions: off unless `migrate.toml` turns them on.
@@ -33,7 +35,7 @@ const fn rule(id: &'static str, family: Family, default_severity: Option<Severit
     RuleInfo { id, family, default_severity, summary }
 }
 
-use Family::{ClickHouse, Convention, Goose, Postgres};
+use Family::{ClickHouse, Convention, Goose, Postgres, PostgresExtra};
 const ERROR: Option<Severity> = Some(Severity::Error);
 const WARNING: Option<Severity> = Some(Severity::Warning);
 const OFF: Option<Severity> = None;
@@ -150,6 +152,13 @@ pub const RULES: &[RuleInfo] = &[
         Postgres,
         OFF,
         "no SET statement_timeout before a locking statement (opt-in, as in squawk)",
+    ),
+    rule("ban-truncate", PostgresExtra, WARNING, "TRUNCATE empties a table (squawk bans only TRUNCATE ... CASCADE)"),
+    rule(
+        "rewrite-in-long-transaction",
+        PostgresExtra,
+        WARNING,
+        "a table rewrite in a transaction that goes on to other statements, holding its exclusive lock",
     ),
     rule(
         "clickhouse-non-replicated-engine",

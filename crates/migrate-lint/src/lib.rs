@@ -240,7 +240,8 @@ impl<'o, 'a> Linter<'o, 'a> {
             Dialect::Postgres => {
                 // A fresh squawk linter per file: one keeps every file's findings and ignores it has seen.
                 let mut squawk = rules::postgres::linter(self.options.config.pg_version.as_deref(), &self.opt_in);
-                rules::postgres::check(&file, &mut squawk, &mut raw)
+                rules::postgres::check(&file, &mut squawk, &mut raw);
+                rules::postgres_extra::check(&file, &mut raw);
             }
             Dialect::ClickHouse => {
                 rules::clickhouse::check(&file, &self.options.config, &mut self.clickhouse, &mut raw)

@@ -16,6 +16,8 @@ use crate::tokens::{tokenize, Token};
 pub(crate) struct ClickHouseState {
     /// Tables created so far, unqualified and lowercased.
     created: HashSet<String>,
+    /// Databases the migrations create themselves (a schema of several databases names them on purpose).
+    databases: HashSet<String>,
 }
 
 struct Check<'f, 'a> {
@@ -102,7 +104,14 @@ fn create(check: &mut Check<'_, '_>, tokens: &[Token<'_>], config: &LintConfig, 
             );
         }
     }
-    hardcoded_database(check, tokens, config);
+    if tokens.get(1).is_some_and(|t| t.is("database")) {
+        let at = if tokens.get(2).is_some_and(|t| t.is("if")) { 5 } else { 2 };
+        if let Some(name) = tokens.get(at) {
+            state.databases.insert(name.name().to_ascii_lowercase());
+        }
+        return;
+    }
+    hardcoded_database(check, tokens, config, state);
     let Some(table) = create_table(tokens) else { return };
     if let Some(name) = tokens.get(table.name_at) {
         state.created.insert(name.name().to_ascii_lowercase());
@@ -186,14 +195,15 @@ fn nullable_in_order_by(check: &mut Check<'_, '_>, table: &crate::rules::tables:
 }
 
 /// A `db.table` whose database is a literal name rather than an ENVSUB reference.
-fn hardcoded_database(check: &mut Check<'_, '_>, tokens: &[Token<'_>], config: &LintConfig) {
+fn hardcoded_database(check: &mut Check<'_, '_>, tokens: &[Token<'_>], config: &LintConfig, state: &ClickHouseState) {
     let variable = &config.options.database_variable;
     for (at, token) in tokens.iter().enumerate() {
         let names_object = tokens.get(at.wrapping_sub(1)).is_some_and(|t| {
             t.is("table") || t.is("view") || t.is("exists") || t.is("to") || t.is("from") || t.is("dictionary")
         });
         let qualified = tokens.get(at + 1).is_some_and(|t| t.text == ".");
-        if names_object && qualified && !token.text.starts_with("${") {
+        let created_here = state.databases.contains(&token.name().to_ascii_lowercase());
+        if names_object && qualified && !token.text.starts_with("${") && !created_here {
             check.report(
                 "clickhouse-hardcoded-database",
                 token,
