@@ -195,7 +195,7 @@ pub fn add_history_findings(report: &mut Report, changed: &[migrate_core::Change
 struct Linter<'o, 'a> {
     options: &'o LintOptions<'a>,
     /// The opt-in squawk rules configured on.
-    opt_in: Vec<&'static str>,
+    opt_in: Vec<String>,
     pg_major: u32,
     clickhouse: ClickHouseState,
     report: Report,
@@ -204,8 +204,11 @@ struct Linter<'o, 'a> {
 impl<'o, 'a> Linter<'o, 'a> {
     fn new(options: &'o LintOptions<'a>) -> Linter<'o, 'a> {
         let config = &options.config;
-        let opt_in: Vec<&'static str> =
-            ["require-lock-timeout", "require-statement-timeout"].into_iter().filter(|id| config.is_on(id)).collect();
+        // squawk's opt-in rules run when configured on: the two timeout rules (off in the catalog) and any
+        // rule `[lint.rules]` names with a severity (ban-drop-trigger, require-table-schema, ...).
+        let timeouts = ["require-lock-timeout", "require-statement-timeout"].into_iter().filter(|id| config.is_on(id));
+        let configured = config.rules.iter().filter(|(_, severity)| severity.is_some()).map(|(id, _)| id.as_str());
+        let opt_in: Vec<String> = timeouts.chain(configured).map(str::to_string).collect();
         let pg_major =
             config.pg_version.as_deref().and_then(|v| v.split('.').next()).and_then(|m| m.parse().ok()).unwrap_or(15);
         Linter { options, opt_in, pg_major, clickhouse: ClickHouseState::default(), report: Report::default() }

@@ -67,7 +67,13 @@ fn down_section(file: &MigrationFile<'_>, out: &mut Vec<RawFinding>) {
         ));
         return;
     }
-    let dropped: Vec<String> = file.down.iter().flat_map(|s| dropped_names(s.text())).collect();
+    let mut dropped: Vec<String> = file.down.iter().flat_map(|s| dropped_names(s.text())).collect();
+    // A Down that puts back the old definition (CREATE OR REPLACE) undoes a replacement too.
+    let restored = file.down.iter().filter_map(|s| {
+        let replaces = tokenize(s.text()).get(1).is_some_and(|t| t.is("or"));
+        replaces.then(|| created_object(s.text()).map(|(_, name, _)| name)).flatten()
+    });
+    dropped.extend(restored);
     for statement in &file.up {
         let Some((kind, name, table)) = created_object(statement.text()) else { continue };
         let is_dropped = |name: &str| dropped.iter().any(|d| d.eq_ignore_ascii_case(name));
@@ -200,8 +206,12 @@ fn needs_no_transaction(statement: &Statement<'_>, pg_major: u32) -> Option<&'st
         return Some("ALTER SYSTEM");
     }
     let concurrently = tokens.iter().take(8).any(|t| t.is("concurrently"));
-    if concurrently && (first.is("create") || first.is("drop") || first.is("reindex")) {
+    if concurrently && (first.is("create") || first.is("drop") || first.is("reindex") || first.is("repack")) {
         return Some("CONCURRENTLY");
+    }
+    let detach = tokens.windows(2).any(|w| w[0].is("detach") && w[1].is("partition"));
+    if first.is("alter") && detach && tokens.iter().any(|t| t.is("concurrently")) {
+        return Some("DETACH PARTITION ... CONCURRENTLY");
     }
     let add_value = first.is("alter")
         && tokens.get(1).is_some_and(|t| t.is("type"))
@@ -223,7 +233,7 @@ fn no_transaction(file: &MigrationFile<'_>, pg_major: u32, out: &mut Vec<RawFind
                 Severity::Error,
                 statement,
                 format!("{what} cannot run inside a transaction block, and goose runs this migration in one"),
-                "add -- +goose NO TRANSACTION to the file (and keep the statement alone in it)".to_string(),
+                "add -- +goose NO TRANSACTION to the file (goose then runs each statement on its own)".to_string(),
             ));
         }
     }

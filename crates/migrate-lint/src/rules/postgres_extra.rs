@@ -54,7 +54,9 @@ fn rewrite(tokens: &[Token<'_>]) -> Option<&'static str> {
     if !(first.is("alter") && tokens.get(1).is_some_and(|t| t.is("table"))) {
         return None;
     }
-    let words = |at: usize, expected: &[&str]| expected.iter().enumerate().all(|(i, w)| tokens.get(at + i).is_some_and(|t| t.is(w)));
+    let words = |at: usize, expected: &[&str]| {
+        expected.iter().enumerate().all(|(i, w)| tokens.get(at + i).is_some_and(|t| t.is(w)))
+    };
     for at in 2..tokens.len() {
         if words(at, &["set", "tablespace"]) {
             return Some("SET TABLESPACE");
