@@ -145,13 +145,13 @@ pub const RULES: &[RuleInfo] = &[
         "require-lock-timeout",
         Postgres,
         OFF,
-        "no SET lock_timeout before a locking statement (opt-in, as in squawk)",
+        "no SET lock_timeout before a locking statement (on in squawk, off here unless configured)",
     ),
     rule(
         "require-statement-timeout",
         Postgres,
         OFF,
-        "no SET statement_timeout before a locking statement (opt-in, as in squawk)",
+        "no SET statement_timeout before a locking statement (on in squawk, off here unless configured)",
     ),
     rule("ban-truncate", PostgresExtra, WARNING, "TRUNCATE empties a table (squawk bans only TRUNCATE ... CASCADE)"),
     rule(
@@ -203,6 +203,12 @@ pub const RULES: &[RuleInfo] = &[
         "a timestamp column without the team's precision (option timestamp-precision)",
     ),
     rule("convention-required-timestamps", Convention, OFF, "CREATE TABLE without created_at and updated_at"),
+    rule(
+        "convention-constraint-name",
+        Convention,
+        OFF,
+        "a named constraint not starting with its kind's prefix (options primary-key-prefix, foreign-key-prefix, ...)",
+    ),
     rule(
         "convention-index-name",
         Convention,

@@ -15,6 +15,7 @@
 //! id-type = "bigint"
 //! timestamp-precision = 6
 //! index-prefix = "idx_"
+//! primary-key-prefix = "pk_"     # also foreign-key-prefix ("fk_"), unique-prefix ("uq_"), check-prefix ("ck_")
 //! database-variable = "CLICKHOUSE_DATABASE"
 //! ```
 
@@ -46,6 +47,9 @@ pub struct RuleOptions {
     pub timestamp_precision: u32,
     /// The prefix index names must start with (`convention-index-name`).
     pub index_prefix: String,
+    /// The prefixes named constraints must start with (`convention-constraint-name`): primary key, foreign
+    /// key, unique, check.
+    pub constraint_prefixes: ConstraintPrefixes,
     /// The ENVSUB variable ClickHouse DDL names its database with (`clickhouse-hardcoded-database`).
     pub database_variable: String,
 }
@@ -56,7 +60,32 @@ impl Default for RuleOptions {
             id_type: "bigint".to_string(),
             timestamp_precision: 6,
             index_prefix: "idx_".to_string(),
+            constraint_prefixes: ConstraintPrefixes::default(),
             database_variable: "CLICKHOUSE_DATABASE".to_string(),
+        }
+    }
+}
+
+/// The prefix of each kind of named constraint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConstraintPrefixes {
+    /// `primary-key-prefix`, default `pk_`.
+    pub primary_key: String,
+    /// `foreign-key-prefix`, default `fk_`.
+    pub foreign_key: String,
+    /// `unique-prefix`, default `uq_`.
+    pub unique: String,
+    /// `check-prefix`, default `ck_`.
+    pub check: String,
+}
+
+impl Default for ConstraintPrefixes {
+    fn default() -> ConstraintPrefixes {
+        ConstraintPrefixes {
+            primary_key: "pk_".to_string(),
+            foreign_key: "fk_".to_string(),
+            unique: "uq_".to_string(),
+            check: "ck_".to_string(),
         }
     }
 }
@@ -143,10 +172,20 @@ impl LintConfig {
                                 config.options.timestamp_precision = precision.ok_or_else(|| wrong("an integer from 0 to 6"))?;
                             }
                             "index-prefix" => config.options.index_prefix = value.as_str().ok_or_else(|| wrong("a string"))?.to_string(),
+                            "primary-key-prefix" | "foreign-key-prefix" | "unique-prefix" | "check-prefix" => {
+                                let prefixes = &mut config.options.constraint_prefixes;
+                                let slot = match option.as_str() {
+                                    "primary-key-prefix" => &mut prefixes.primary_key,
+                                    "foreign-key-prefix" => &mut prefixes.foreign_key,
+                                    "unique-prefix" => &mut prefixes.unique,
+                                    _ => &mut prefixes.check,
+                                };
+                                *slot = value.as_str().ok_or_else(|| wrong("a string"))?.to_string();
+                            }
                             "database-variable" => {
                                 config.options.database_variable = value.as_str().ok_or_else(|| wrong("a string"))?.to_string()
                             }
-                            _ => return Err(error(line_of_key(option), format!("unknown option {option:?}: use id-type, timestamp-precision, index-prefix or database-variable"))),
+                            _ => return Err(error(line_of_key(option), format!("unknown option {option:?}: use id-type, timestamp-precision, index-prefix, primary-key-prefix, foreign-key-prefix, unique-prefix, check-prefix or database-variable"))),
                         }
                     }
                 }

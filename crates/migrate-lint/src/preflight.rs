@@ -26,7 +26,7 @@ pub struct LintPreflight {
 /// Where the `[lint]` configuration comes from.
 #[derive(Debug, Clone)]
 enum ConfigSource {
-    Given(LintConfig),
+    Given(Box<LintConfig>),
     /// `migrate.toml` in this directory, read only when something is pending (a no-op run reads nothing).
     Directory(PathBuf),
 }
@@ -34,7 +34,7 @@ enum ConfigSource {
 impl LintPreflight {
     /// Lint for this database (`None` guesses per file) with this `[lint]` configuration.
     pub fn new(dialect: Option<Dialect>, config: LintConfig) -> LintPreflight {
-        LintPreflight { dialect, config: ConfigSource::Given(config), server_major: None }
+        LintPreflight { dialect, config: ConfigSource::Given(Box::new(config)), server_major: None }
     }
 
     /// Lint with the `migrate.toml` of this migrations directory (the defaults when it has none), read
@@ -66,7 +66,7 @@ impl Preflight for LintPreflight {
         lookup: &(dyn Fn(&str) -> Option<String> + Sync),
     ) -> Vec<PreflightFinding> {
         let mut config = match &self.config {
-            ConfigSource::Given(config) => config.clone(),
+            ConfigSource::Given(config) => (**config).clone(),
             ConfigSource::Directory(dir) => match read_config(dir) {
                 Ok(config) => config,
                 Err(error) => return vec![config_finding(dir, &error)],

@@ -50,6 +50,7 @@ pub(crate) fn check(file: &MigrationFile<'_>, config: &LintConfig, out: &mut Vec
                 }
             }
         }
+        constraint_names(&tokens, options, &mut report);
         let Some(table) = create_table(&tokens) else { continue };
         for column in &table.columns {
             let Some(type_token) = column.type_tokens.first() else { continue };
@@ -103,6 +104,40 @@ pub(crate) fn check(file: &MigrationFile<'_>, config: &LintConfig, out: &mut Vec
                     ),
                 );
             }
+        }
+    }
+}
+
+/// `CONSTRAINT name PRIMARY KEY | FOREIGN KEY | UNIQUE | CHECK`: the name starts with its kind's prefix.
+fn constraint_names(
+    tokens: &[crate::tokens::Token<'_>],
+    options: &crate::config::RuleOptions,
+    report: &mut impl FnMut(&str, usize, String, String),
+) {
+    let prefixes = &options.constraint_prefixes;
+    for (at, token) in tokens.iter().enumerate() {
+        if !token.is("constraint") {
+            continue;
+        }
+        let (Some(name), Some(kind)) = (tokens.get(at + 1), tokens.get(at + 2)) else { continue };
+        let (prefix, what) = if kind.is("primary") {
+            (&prefixes.primary_key, "primary key")
+        } else if kind.is("foreign") {
+            (&prefixes.foreign_key, "foreign key")
+        } else if kind.is("unique") {
+            (&prefixes.unique, "unique constraint")
+        } else if kind.is("check") {
+            (&prefixes.check, "check constraint")
+        } else {
+            continue;
+        };
+        if !name.name().starts_with(prefix.as_str()) {
+            report(
+                "convention-constraint-name",
+                name.offset,
+                format!("{what} {} does not start with {prefix:?}", name.name()),
+                format!("rename it {prefix}{}", name.name()),
+            );
         }
     }
 }
