@@ -156,7 +156,12 @@ fn parse(args: &[String], form: Form, process: Env, files: &Files<'_>) -> Result
 }
 
 fn version_text() -> String {
-    format!("migrate version: {}\n", env!("CARGO_PKG_VERSION"))
+    format!(
+        "migrate version: {} (revision {}, built {})\n",
+        env!("CARGO_PKG_VERSION"),
+        env!("MIGRATE_GIT_REVISION"),
+        env!("MIGRATE_BUILD_DATE")
+    )
 }
 
 /// Runs the command on a single-threaded runtime: one connection, nothing to parallelise.

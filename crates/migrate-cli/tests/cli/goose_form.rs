@@ -97,7 +97,11 @@ async fn exit_codes() {
     assert!(by_one.stderr.contains("no next version found"), "{}", by_one.stderr);
     // -h and -version print to stdout and exit 0.
     assert!(migrate(&["-h"], &[]).expect(0).stdout.starts_with("Usage: migrate [OPTIONS] DRIVER DBSTRING COMMAND"));
-    assert!(migrate(&["-version"], &[]).expect(0).stdout.starts_with("migrate version: "));
+    let version = migrate(&["-version"], &[]).expect(0).stdout;
+    assert!(version.starts_with(&format!("migrate version: {} (revision ", env!("CARGO_PKG_VERSION"))), "{version}");
+    let revision = version.split("revision ").nth(1).and_then(|r| r.split(',').next()).unwrap();
+    assert!(revision == "unknown" || (revision.len() == 12 && revision.chars().all(|c| c.is_ascii_hexdigit())), "{version}");
+    assert!(version.trim_end().ends_with(')') && version.contains(", built 20"), "{version}");
     // No arguments: usage and 1, as goose.
     migrate(&[], &[]).expect(1);
     db.drop_db().await;
