@@ -24,6 +24,7 @@ fn civil_date(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+#[allow(clippy::disallowed_methods)] // A build script reads the build's environment: that is its input.
 fn main() {
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
     println!("cargo:rerun-if-env-changed=MIGRATE_GIT_REVISION");

@@ -16,6 +16,9 @@ pub(crate) const EXIT_USAGE: u8 = 2;
 /// Exit code of `status --exit-code` when migrations are pending: distinct from 1 and 2 so a script can
 /// tell "pending" from "broken".
 pub(crate) const EXIT_PENDING: u8 = 3;
+/// Exit code of a run stopped by SIGTERM or SIGINT at a safe point: what ran is recorded, the migration in
+/// flight rolled back (or, resumable, recorded as progress), the lock released. Run again to go on.
+pub(crate) const EXIT_STOPPED: u8 = 4;
 
 /// Everything that can go wrong in the CLI. Messages say what failed and what to do, and never hold a
 /// password: DSNs are shown redacted, and driver errors are already redacted by the drivers.
@@ -65,6 +68,7 @@ impl CliError {
         ExitCode::from(match self {
             CliError::Usage(_) | CliError::Rendered(_) | CliError::BadArgument(_) => EXIT_USAGE,
             CliError::BrokenPipe => EXIT_OK,
+            CliError::Run(error) if matches!(error.kind, migrate::RunErrorKind::Stopped { .. }) => EXIT_STOPPED,
             _ => EXIT_FAILURE,
         })
     }
@@ -121,6 +125,9 @@ fn run_hint(error: &RunError) -> String {
             record the file as it is now with `migrate repair VERSION` (or run once with --allow-changed; goose's \
             form: -allow-changed)"
             .to_owned(),
+        migrate::RunErrorKind::Stopped { .. } => {
+            "; the lock is released and what ran before is recorded: run again to go on".to_owned()
+        }
         migrate::RunErrorKind::Preflight { .. } => {
             "\nFix the findings, silence one with a `-- migrate:lint-ignore RULE \
             reason` line above its statement, or run once without lint with --no-lint (goose's form: -no-lint)"

@@ -133,6 +133,15 @@ pub trait Lock: Send {
     async fn release(&mut self) -> Result<(), BoxError>;
 }
 
+/// Cancels the statement a driver's connection is running, from another task while the driver is busy
+/// (the CLI's SIGTERM handler, through [`Driver::canceller`]).
+#[async_trait]
+pub trait Canceller: Send + Sync {
+    /// Asks the server to cancel what the connection runs now; `Ok(false)` when there was nothing to
+    /// cancel (or no way to name the connection yet).
+    async fn cancel(&self) -> Result<bool, BoxError>;
+}
+
 /// Everything the runner needs from a database.
 pub trait Driver: VersionStore + Executor + Lock + ProgressStore + ChecksumStore {
     /// What the database can do.
@@ -141,6 +150,12 @@ pub trait Driver: VersionStore + Executor + Lock + ProgressStore + ChecksumStore
     /// The server's major version (PostgreSQL's 15, 16...), when the connection told it; lint's
     /// version-aware rules read it.
     fn server_major_version(&self) -> Option<u32> {
+        None
+    }
+
+    /// A handle that cancels this driver's statement in flight from another task, when the driver can
+    /// (PostgreSQL, for a connection it opened itself).
+    fn canceller(&self) -> Option<std::sync::Arc<dyn Canceller>> {
         None
     }
 }

@@ -42,6 +42,7 @@ mod preflight;
 mod progress;
 mod runner;
 mod source;
+mod stop;
 pub mod url_syntax;
 mod version;
 
@@ -50,7 +51,7 @@ use std::fmt;
 pub use crate::applied_at::parse_applied_at;
 pub use crate::checksum::{ChecksumRow, ChecksumStore, Checksums};
 pub use crate::driver::{
-    AppliedRow, BoxError, Capabilities, CodeFailure, Driver, Executor, Lock, StatementFailure, VersionStore,
+    AppliedRow, BoxError, Canceller, Capabilities, CodeFailure, Driver, Executor, Lock, StatementFailure, VersionStore,
 };
 pub use crate::history::{
     applied_count, check_history, checksum_row_of, plan_repair, verify_history, ChangedMigration, Finding,
@@ -74,6 +75,7 @@ pub use crate::source::{
     resolve, resolve_files, CodeMigrationInfo, DirectorySource, EmbeddedSource, FileContents, Migration, MigrationKind,
     MigrationSource, ResolveError, ResolveProblem, SourceFile, SqlText,
 };
+pub use crate::stop::StopSignal;
 pub use crate::version::{version_from_file_name, Version, VersionNameError};
 
 /// Which way a migration runs.

@@ -14,6 +14,7 @@ use crate::plan::{plan, replan, Command, Plan, PlanError, PlanRequest, PlanStep,
 use crate::preflight::{Preflight, PreflightErrors, PreflightFinding};
 use crate::progress::{Progress, StatementsHasher};
 use crate::source::Migration;
+use crate::stop::StopSignal;
 use crate::{Direction, Version};
 
 /// The `tracing` target of the runner's events that repeat a [`RunEvent`] (a migration finished or failed,
@@ -29,12 +30,14 @@ pub struct RunOptions {
     pub allow_changed: bool,
     /// Checks the migrations to apply before the lock is taken (lint); its errors refuse the run.
     pub preflight: Option<Arc<dyn Preflight>>,
+    /// Stops the run at its next safe point when requested (see [`StopSignal`]).
+    pub stop: Option<StopSignal>,
 }
 
 impl Default for RunOptions {
     /// Locked, refusing changed history, no preflight check.
     fn default() -> RunOptions {
-        RunOptions { lock: true, allow_changed: false, preflight: None }
+        RunOptions { lock: true, allow_changed: false, preflight: None, stop: None }
     }
 }
 
@@ -44,6 +47,7 @@ impl fmt::Debug for RunOptions {
             .field("lock", &self.lock)
             .field("allow_changed", &self.allow_changed)
             .field("preflight", &self.preflight.is_some())
+            .field("stop", &self.stop)
             .finish()
     }
 }
@@ -175,6 +179,17 @@ pub enum RunErrorKind {
     /// The command could not be planned (including a file that does not parse): nothing ran.
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// The run was asked to stop ([`StopSignal`]) and did, at a safe point: what it applied before stays
+    /// applied and recorded, and `file` (when one was in flight) left nothing behind: rolled back, or (a
+    /// resumable migration) recorded as progress that the next run resumes from.
+    #[error("{}", stopped_message(file.as_deref(), *resumes_at))]
+    Stopped {
+        /// The migration in flight when the stop came, if any.
+        file: Option<String>,
+        /// For a resumable migration stopped between statements: the 1-based statement the next run
+        /// starts at.
+        resumes_at: Option<usize>,
+    },
     /// The preflight check (lint) found errors in migrations about to run: nothing ran.
     #[error("{} {check} error(s) in the migrations to apply; nothing was applied\n{findings}", findings.0.len())]
     Preflight {
@@ -298,6 +313,18 @@ fn failure_note(transaction: bool, resumable: bool, index: usize) -> String {
     }
 }
 
+fn stopped_message(file: Option<&str>, resumes_at: Option<usize>) -> String {
+    match (file, resumes_at) {
+        (None, _) => "stopped as asked, between migrations".to_owned(),
+        (Some(file), None) => format!("stopped as asked: {file} was in flight and was rolled back (not applied)"),
+        (Some(file), Some(next)) => format!(
+            "stopped as asked: {file} stopped after statement {}; its progress is recorded and the next run resumes \
+             at statement {next}",
+            next - 1
+        ),
+    }
+}
+
 fn code_failed_note(transaction: bool) -> &'static str {
     if transaction {
         " (the migration was rolled back; fix it and run again)"
@@ -312,6 +339,17 @@ pub async fn run(
     plan: &Plan<'_>,
     on_event: &mut (dyn FnMut(RunEvent<'_>) + Send),
 ) -> Result<RunReport, RunError> {
+    run_until(driver, plan, None, on_event).await
+}
+
+/// [`run`], stopping at the next safe point once `stop` is requested.
+async fn run_until(
+    driver: &mut dyn Driver,
+    plan: &Plan<'_>,
+    stop: Option<&StopSignal>,
+    on_event: &mut (dyn FnMut(RunEvent<'_>) + Send),
+) -> Result<RunReport, RunError> {
+    let stopping = || stop.is_some_and(StopSignal::is_requested);
     let mut report = RunReport::default();
     let transactions = driver.capabilities().transactions;
     // Progress belongs to recorded steps only (no-versioning runs keep none): no read without one.
@@ -324,6 +362,13 @@ pub async fn run(
         Vec::new()
     };
     for (index, step) in plan.steps().iter().enumerate() {
+        if stopping() {
+            return Err(RunError {
+                applied: report.results,
+                failed: None,
+                kind: RunErrorKind::Stopped { file: None, resumes_at: None },
+            });
+        }
         for warning in plan.warnings_at(index) {
             tracing::warn!(target: RUN_EVENT_TARGET, file = step.migration.name(), "{warning}");
             on_event(RunEvent::Warning { warning });
@@ -345,10 +390,15 @@ pub async fn run(
             direction = %step.direction,
             duration_ms = tracing::field::Empty,
         );
-        let outcome = run_step(driver, step, transactions, previous, on_event).instrument(span.clone()).await;
+        let outcome = run_step(driver, step, transactions, previous, stop, on_event).instrument(span.clone()).await;
         let duration = started.elapsed();
         span.record("duration_ms", duration.as_secs_f64() * 1000.0);
-        if let Err(kind) = outcome {
+        if let Err(mut kind) = outcome {
+            // A stop that cancelled the migration's transaction shows as its statement failing.
+            let cancelled = matches!(kind, RunErrorKind::Statement { transaction: true, .. });
+            if stopping() && cancelled {
+                kind = RunErrorKind::Stopped { file: Some(step.migration.path().to_owned()), resumes_at: None };
+            }
             let statement = match &kind {
                 RunErrorKind::Statement { index, .. } => index.checked_sub(1),
                 _ => None,
@@ -396,6 +446,7 @@ async fn run_step(
     step: &PlanStep<'_>,
     transactions: bool,
     previous: Option<&Progress>,
+    stop: Option<&StopSignal>,
     on_event: &mut (dyn FnMut(RunEvent<'_>) + Send),
 ) -> Result<(), RunErrorKind> {
     let record = step.record.then_some((step.version(), step.direction));
@@ -473,6 +524,11 @@ async fn run_step(
         tracing::info!(file, resume_at = start + 1, total = statements.len(), "resuming an unfinished migration");
     }
     for (index, statement) in statements.iter().enumerate().skip(start) {
+        // Only a migration whose progress is recorded can stop between statements and leave nothing
+        // half-done: the next run resumes it here. Any other runs to its end.
+        if keeps_progress && index > start && stop.is_some_and(StopSignal::is_requested) {
+            return Err(RunErrorKind::Stopped { file: Some(file.to_owned()), resumes_at: Some(index + 1) });
+        }
         on_event(RunEvent::Statement { step, index });
         // Statements in a transaction are sent by the driver in one call; here the runner sends each one,
         // so it can time each one.
@@ -737,7 +793,7 @@ async fn locked_section<'m>(
     if !checked {
         preflight(options, migrations, &plan, lookup, on_event)?;
     }
-    let report = run(driver, &plan, on_event).await?;
+    let report = run_until(driver, &plan, options.stop.as_ref(), on_event).await?;
     let version_after = (!request.no_versioning).then(|| version_after(&rows, &report));
     Ok(Outcome { report, version_before: plan.current_version(), version_after })
 }

@@ -1,12 +1,14 @@
 //! The PostgreSQL driver: one dedicated connection that holds the session advisory lock, reads and writes
 //! goose's version table, and sends each statement through the simple query protocol as goose does.
 
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use migrate_core::{
-    AppliedRow, BoxError, Capabilities, ChecksumRow, ChecksumStore, Direction, Driver, Executor, Lock, ProgressStore,
-    Statement, StatementFailure, Version, VersionStore,
+    AppliedRow, BoxError, Canceller, Capabilities, ChecksumRow, ChecksumStore, Direction, Driver, Executor, Lock,
+    ProgressStore, Statement, StatementFailure, Version, VersionStore,
 };
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{AssertSqlSafe, Connection};
@@ -62,6 +64,39 @@ pub struct PgDriver {
     config: PgConfig,
     /// `SET LOCAL ...` sent at the start of each migration transaction (empty when no timeout is set).
     transaction_settings: String,
+    /// How to reach the server again (for [`PgCanceller`]): known when the driver opened the connection.
+    connect_options: Option<PgConnectOptions>,
+    /// The connection's backend pid, learnt with the lock (0 until then).
+    backend_pid: Arc<AtomicI32>,
+}
+
+/// Cancels the statement a [`PgDriver`]'s connection runs, from another task: a second connection asks
+/// `pg_cancel_backend` of the first one's backend, so its transaction fails and is rolled back.
+#[derive(Debug, Clone)]
+pub struct PgCanceller {
+    options: PgConnectOptions,
+    pid: Arc<AtomicI32>,
+}
+
+#[async_trait]
+impl Canceller for PgCanceller {
+    async fn cancel(&self) -> Result<bool, BoxError> {
+        let pid = self.pid.load(Ordering::SeqCst);
+        if pid == 0 {
+            return Ok(false);
+        }
+        let mut side = PgConnection::connect_with(&self.options)
+            .await
+            .map_err(|source| PgError::Query { action: "connecting to cancel the migration in flight", source })?;
+        let cancelled: bool =
+            sqlx::query_scalar("SELECT pg_cancel_backend($1)")
+                .bind(pid)
+                .fetch_one(&mut side)
+                .await
+                .map_err(|source| PgError::Query { action: "cancelling the migration in flight", source })?;
+        let _ = side.close().await;
+        Ok(cancelled)
+    }
 }
 
 impl PgDriver {
@@ -81,7 +116,9 @@ impl PgDriver {
             None => connecting.await,
         }
         .map_err(|source| PgError::Connect { target: target.to_owned(), source })?;
-        Ok(PgDriver::from_connection(connection, config))
+        let mut driver = PgDriver::from_connection(connection, config);
+        driver.connect_options = Some(options.clone());
+        Ok(driver)
     }
 
     /// Connects to the server a parsed DSN names, enforcing its `connect_timeout`. Of a host list, only the
@@ -109,6 +146,8 @@ impl PgDriver {
             staged_checksum: None,
             config,
             transaction_settings,
+            connect_options: None,
+            backend_pid: Arc::new(AtomicI32::new(0)),
         }
     }
 
@@ -351,11 +390,13 @@ impl Lock for PgDriver {
             let connection = self.connection.as_mut().ok_or(PgError::Closed)?;
             // Polling the non-blocking form: a session blocked in pg_advisory_lock would make any
             // CREATE INDEX CONCURRENTLY in the holder's migration wait for it (a deadlock).
-            let acquired: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            // The backend pid comes in the same answer: a canceller names the connection by it.
+            let (acquired, pid): (bool, i32) = sqlx::query_as("SELECT pg_try_advisory_lock($1), pg_backend_pid()")
                 .bind(key)
                 .fetch_one(connection)
                 .await
                 .map_err(|source| PgError::Query { action: "taking the migration lock", source })?;
+            self.backend_pid.store(pid, Ordering::SeqCst);
             if acquired {
                 tracing::debug!(key, waited = ?started.elapsed(), "migration lock taken");
                 self.watch_for_dead_client().await;
@@ -488,6 +529,11 @@ fn checksum_row(row: &sqlx::postgres::PgRow) -> Result<ChecksumRow, sqlx::Error>
 impl Driver for PgDriver {
     fn capabilities(&self) -> Capabilities {
         Capabilities { transactions: true }
+    }
+
+    fn canceller(&self) -> Option<Arc<dyn Canceller>> {
+        let options = self.connect_options.clone()?;
+        Some(Arc::new(PgCanceller { options, pid: Arc::clone(&self.backend_pid) }))
     }
 
     fn server_major_version(&self) -> Option<u32> {

@@ -19,7 +19,7 @@ mod sql_text;
 mod table;
 mod version_row;
 
-pub use crate::driver::{PgConfig, PgDriver, GOOSE_LOCK_KEY};
+pub use crate::driver::{PgCanceller, PgConfig, PgDriver, GOOSE_LOCK_KEY};
 pub use crate::dsn::{encode_url_part, pg_url_from_parts, DsnError, PgConnSpec, PgHost, SslMode};
 pub use crate::error::{PgError, ServerError};
 pub use crate::table::{version_row_sql, TableName, TableNameError};

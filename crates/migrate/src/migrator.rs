@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use migrate_core::{
     current_version, plan, resolve, Command, Direction, Migration, MigrationResult, MigrationSource, PlanRequest,
-    RunOptions, StatusState, Version,
+    RunOptions, StatusState, StopSignal, Version,
 };
 
 #[cfg(feature = "postgres")]
@@ -51,6 +51,7 @@ pub struct Migrator {
     excluded: BTreeSet<i64>,
     lock: bool,
     allow_changed: bool,
+    stop: Option<StopSignal>,
     #[cfg(feature = "lint")]
     lint: Option<migrate_lint::LintConfig>,
 }
@@ -121,6 +122,7 @@ impl Migrator {
             excluded: BTreeSet::new(),
             lock: true,
             allow_changed: false,
+            stop: None,
             #[cfg(feature = "lint")]
             lint: None,
         }
@@ -197,6 +199,15 @@ impl Migrator {
     #[cfg(feature = "lint")]
     pub fn with_lint(mut self, config: migrate_lint::LintConfig) -> Migrator {
         self.lint = Some(config);
+        self
+    }
+
+    /// Lets a service stop a run at its next safe point (a shutdown signal): once `stop` is requested,
+    /// no further migration starts and a resumable ClickHouse migration stops between statements; the
+    /// command returns an error whose kind is `RunErrorKind::Stopped`, the lock released. A migration in
+    /// a PostgreSQL transaction runs to its end (the `migrate` command also cancels it).
+    pub fn with_stop(mut self, stop: StopSignal) -> Migrator {
+        self.stop = Some(stop);
         self
     }
 
@@ -332,7 +343,8 @@ impl Migrator {
         let migrations = self.migrations()?;
         let mut session = self.open(database).await?;
         let request = self.request(command);
-        let options = RunOptions { lock: self.lock, allow_changed: self.allow_changed, preflight: None };
+        let options =
+            RunOptions { lock: self.lock, allow_changed: self.allow_changed, preflight: None, stop: self.stop.clone() };
         #[cfg(feature = "lint")]
         let options = RunOptions {
             preflight: self.lint.clone().map(|config| -> Arc<dyn migrate_core::Preflight> {

@@ -8,6 +8,7 @@ mod lint;
 mod mark;
 mod repair;
 mod run;
+mod signals;
 mod status;
 mod validate;
 mod verify;

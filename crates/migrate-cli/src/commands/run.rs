@@ -3,9 +3,11 @@
 
 use std::process::ExitCode;
 
-use migrate::{migrate, Command, Direction, PlanRequest, RunEvent, RunOptions};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::commands::{dry_run, lint, migrations_and_connection};
+use migrate::{migrate, Command, Direction, PlanRequest, RunEvent, RunOptions, StopSignal};
+
+use crate::commands::{dry_run, lint, migrations_and_connection, signals};
 use crate::env::Env;
 use crate::error::CliError;
 use crate::output::json::{self, MigrationDoc, RunDoc};
@@ -30,8 +32,9 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
         })
     });
     let grey = |text: &str| out.log(&out.paint(Style::Grey, text));
-    // Whether the migration that is running has a transaction, for -v's Begin/Commit/Rollback lines.
-    let mut in_transaction = false;
+    // Whether the migration that is running has a transaction, for -v's Begin/Commit/Rollback lines, and
+    // for a signal: only a transaction in flight is cancelled.
+    let in_transaction = AtomicBool::new(false);
     let mut on_event = |event: RunEvent<'_>| match event {
         RunEvent::Warning { warning } => out.log(&out.paint(Style::Yellow, &format!("warning: {warning}"))),
         RunEvent::Changed { changed } => out.log(&out.paint(Style::Yellow, &format!("warning: {changed}"))),
@@ -49,8 +52,8 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
             if let Some(live) = &live {
                 live.start(step.migration.name());
             }
-            in_transaction = step.transaction() && transactions;
-            if verbose && in_transaction {
+            in_transaction.store(step.transaction() && transactions, Ordering::SeqCst);
+            if verbose && in_transaction.load(Ordering::SeqCst) {
                 grey("Begin transaction");
             }
         }
@@ -63,9 +66,10 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
             if let Some(live) = &live {
                 live.stop();
             }
-            if verbose && in_transaction {
+            if verbose && in_transaction.swap(false, Ordering::SeqCst) {
                 grey("Commit transaction");
             }
+            in_transaction.store(false, Ordering::SeqCst);
             let (label, pad) = if result.empty { ("EMPTY", " ") } else { ("OK", "   ") };
             let style = if result.empty { Style::Yellow } else { Style::Green };
             out.log(&format!("{}{pad}{} ({})", out.paint(style, label), result.name, go_duration(result.duration)));
@@ -78,19 +82,24 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
                 let line = step.statements().get(statement).map_or(0, |s| s.line());
                 grey(&format!("Stopped at statement {} (line {line}): it failed", statement + 1));
             }
-            if verbose && in_transaction {
+            if verbose && in_transaction.load(Ordering::SeqCst) {
                 grey("Rollback transaction");
             }
+            in_transaction.store(false, Ordering::SeqCst);
         }
         _ => {}
     };
     let lookup = |name: &str| env.lookup(name);
+    let stop = StopSignal::new();
     let options = RunOptions {
         lock: true,
         allow_changed: settings.allow_changed,
         preflight: lint::preflight(settings, kind, driver.as_ref()),
+        stop: Some(stop.clone()),
     };
-    let outcome = migrate(driver.as_mut(), &migrations, &request, &options, &lookup, &mut on_event).await;
+    let canceller = driver.canceller();
+    let running = migrate(driver.as_mut(), &migrations, &request, &options, &lookup, &mut on_event);
+    let outcome = signals::until_done(running, &stop, canceller, &in_transaction, out).await;
     if let Some(ticker) = ticker {
         ticker.abort();
     }

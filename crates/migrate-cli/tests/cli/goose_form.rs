@@ -100,7 +100,10 @@ async fn exit_codes() {
     let version = migrate(&["-version"], &[]).expect(0).stdout;
     assert!(version.starts_with(&format!("migrate version: {} (revision ", env!("CARGO_PKG_VERSION"))), "{version}");
     let revision = version.split("revision ").nth(1).and_then(|r| r.split(',').next()).unwrap();
-    assert!(revision == "unknown" || (revision.len() == 12 && revision.chars().all(|c| c.is_ascii_hexdigit())), "{version}");
+    assert!(
+        revision == "unknown" || (revision.len() == 12 && revision.chars().all(|c| c.is_ascii_hexdigit())),
+        "{version}"
+    );
     assert!(version.trim_end().ends_with(')') && version.contains(", built 20"), "{version}");
     // No arguments: usage and 1, as goose.
     migrate(&[], &[]).expect(1);

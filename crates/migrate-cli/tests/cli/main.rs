@@ -34,3 +34,7 @@ mod history;
 
 /// lint, and the lint `up` makes before its lock: refusing, --no-lint, warnings, a connected lint.
 mod lint;
+
+/// SIGTERM during a slow migration: rolled back (PostgreSQL) or stopped between statements (ClickHouse),
+/// the lock released, exit 4.
+mod signals;
