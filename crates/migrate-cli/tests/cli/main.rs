@@ -34,3 +34,7 @@ mod history;
 
 /// lint, and the lint `up` makes before its lock: refusing, --no-lint, warnings, a connected lint.
 mod lint;
+
+/// Checksums on ClickHouse: verify (one case per kind, partial included), repair, --allow-changed, baseline and
+/// the marks, with goose's own query reading the version table after every command.
+mod clickhouse_history;
