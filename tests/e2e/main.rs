@@ -25,3 +25,7 @@ mod library;
 
 /// Checksums beside goose's table: an edited applied migration stops the run; adoption of goose's history.
 mod checksums;
+
+/// Checksums on ClickHouse: an edited applied statement stops the run, harmless edits pass, allow-changed, a
+/// changed Down, adoption of goose's history in both engine forms, goose's reads after every command.
+mod clickhouse_checksums;

@@ -122,8 +122,8 @@ fn run_hint(error: &RunError) -> String {
         migrate::RunErrorKind::Plan(plan) => plan_hint(plan),
         migrate::RunErrorKind::Changed { .. } => "; nothing ran. Restore the file as it was applied (never edit an \
             applied migration: add a new one), or, if the edit was intended and the database already matches it, \
-            record the file as it is now with `migrate repair VERSION` (or run once with --allow-changed; goose's \
-            form: -allow-changed)"
+            record the file as it is now with `migrate repair VERSION` (or apply with --allow-changed, goose's \
+            form -allow-changed, which reports the edit again on every run until it is repaired)"
             .to_owned(),
         migrate::RunErrorKind::Stopped { .. } => {
             "; the lock is released and what ran before is recorded: run again to go on".to_owned()

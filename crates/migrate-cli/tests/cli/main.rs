@@ -38,3 +38,7 @@ mod lint;
 /// SIGTERM during a slow migration: rolled back (PostgreSQL) or stopped between statements (ClickHouse),
 /// the lock released, exit 4.
 mod signals;
+
+/// Checksums on ClickHouse: verify (one case per kind, partial included), repair, --allow-changed, baseline and
+/// the marks, with goose's own query reading the version table after every command.
+mod clickhouse_history;
