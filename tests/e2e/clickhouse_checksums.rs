@@ -27,7 +27,7 @@ async fn up(
     let mut driver = db.driver(ChConfig::default()).await;
     let migrations = load(&dir.0);
     let request = PlanRequest { command: Command::Up, allow_missing: false, no_versioning: false };
-    let options = RunOptions { lock: true, allow_changed, preflight: None };
+    let options = RunOptions { lock: true, allow_changed, preflight: None, stop: None };
     let mut events = Vec::new();
     let outcome = migrate(&mut driver, &migrations, &request, &options, &|_| None, &mut |event| match event {
         RunEvent::Changed { changed } => events.push(format!("changed {} {}", changed.direction, changed.version)),

@@ -359,3 +359,60 @@ async fn verify_and_allow_changed_in_the_library() {
     let report = migrator.clone().with_allow_changed(true).up(db.connect_options().clone()).await.unwrap();
     assert_eq!(versions(&report), ["up 2"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repair_baseline_and_the_marks_in_the_library() {
+    let mut db = fresh().await;
+    let dir = crate::support::TempDir::new("library_marks");
+    for n in 1..=4 {
+        dir.write(&format!("0000{n}_t{n}.sql"), &format!("-- +goose Up\nCREATE TABLE t{n} (id bigint);\n"));
+    }
+    // Tables 1..3 exist already (migrated some other way): baseline records them without running them.
+    for n in 1..=3 {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE TABLE t{n} (id bigint)")))
+            .execute(db.connection())
+            .await
+            .unwrap();
+    }
+    let migrator = Migrator::new(DirectorySource::new(&dir.0));
+    let marked = migrator.baseline(db.connect_options().clone(), 3).await.unwrap();
+    assert_eq!(marked.iter().map(|v| v.get()).collect::<Vec<_>>(), [1, 2, 3]);
+    let report = migrator.up(db.connect_options().clone()).await.unwrap();
+    assert_eq!(versions(&report), ["up 4"], "only 4 runs after the baseline");
+    // mark-rolled-back and mark-applied write goose's rows and nothing else.
+    migrator.mark_rolled_back(db.connect_options().clone(), &[4]).await.unwrap();
+    assert_eq!(column(&mut db, "SELECT to_regclass('t4')::text").await, ["t4"], "nothing ran");
+    assert_eq!(migrator.db_version(db.connect_options().clone()).await.unwrap(), 3);
+    let error = migrator.mark_rolled_back(db.connect_options().clone(), &[4]).await.unwrap_err();
+    assert!(error.to_string().contains("version 4"), "{error}");
+    migrator.mark_applied(db.connect_options().clone(), &[4]).await.unwrap();
+    assert_eq!(migrator.db_version(db.connect_options().clone()).await.unwrap(), 4);
+    // An intended edit of an applied file: up refuses, repair records it, up passes.
+    dir.write("00002_t2.sql", "-- +goose Up\nCREATE TABLE t2 (id bigint, name text);\n");
+    assert!(migrator.up(db.connect_options().clone()).await.is_err());
+    let repair = migrator.repair(db.connect_options().clone(), &[]).await.unwrap();
+    assert_eq!(repair.record.iter().map(|row| row.version.get()).collect::<Vec<_>>(), [2]);
+    assert!(migrator.verify(db.connect_options().clone()).await.unwrap().is_empty());
+    migrator.up(db.connect_options().clone()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_lint_refuses_a_lint_error_before_anything_runs() {
+    let mut db = fresh().await;
+    let dir = crate::support::TempDir::new("library_lint");
+    dir.write("00001_a.sql", "-- +goose Up\nCREATE TABLE a (id bigint);\n-- +goose Down\nDROP TABLE a;\n");
+    dir.write(
+        "00002_f.sql",
+        "-- +goose Up\nCREATE FUNCTION f() RETURNS bigint AS $$\nBEGIN\n  RETURN 1;\nEND;\n$$ LANGUAGE plpgsql;\n",
+    );
+    let migrator = Migrator::new(DirectorySource::new(&dir.0)).with_lint(migrate::lint::LintConfig::default());
+    let error = migrator.up(db.connect_options().clone()).await.unwrap_err();
+    let Error::Run(run) = &error else { panic!("{error:?}") };
+    let RunErrorKind::Preflight { findings, .. } = &run.kind else { panic!("{error:?}") };
+    assert!(findings.0.iter().all(|f| f.rule == "goose-split-body" && f.file.ends_with("00002_f.sql")), "{error}");
+    assert!(run.applied.is_empty());
+    assert_eq!(column(&mut db, "SELECT to_regclass('a')::text").await, ["NULL"], "nothing ran, not even 00001");
+    // Without lint the run goes ahead (and fails at the server, as goose would).
+    let error = Migrator::new(DirectorySource::new(&dir.0)).up(db.connect_options().clone()).await.unwrap_err();
+    assert!(error.applied().len() == 1, "{error}");
+}

@@ -35,6 +35,7 @@ mod applied_at;
 mod checksum;
 mod driver;
 mod history;
+mod history_write;
 mod marks;
 mod parser;
 mod plan;
@@ -57,6 +58,7 @@ pub use crate::history::{
     applied_count, check_history, checksum_row_of, plan_repair, verify_history, ChangedMigration, Finding,
     HistoryCheck, HistoryError, Repair, RepairError,
 };
+pub use crate::history_write::{mark, repair, HistoryWriteError};
 pub use crate::marks::{plan_marks, Mark, MarkError};
 pub use crate::parser::{
     parse, parse_direction, parse_direction_verbatim, DirectionParse, ParseError, ParseErrorKind, ParseWarning,

@@ -92,6 +92,9 @@ pub enum Error {
     /// An applied migration's file could not be read or parsed to check its checksum.
     #[error(transparent)]
     History(#[from] migrate_core::HistoryError),
+    /// `repair` or a mark could not write the history (nothing was written unless the database failed).
+    #[error(transparent)]
+    HistoryWrite(#[from] migrate_core::HistoryWriteError),
     /// [`Migrator::db_version`](crate::Migrator::db_version) under no-versioning, where there is no version.
     #[error("the database version is unknown under no-versioning: the version table is never read")]
     NoVersioning,

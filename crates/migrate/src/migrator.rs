@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use migrate_core::{
-    current_version, plan, resolve, Command, Direction, Migration, MigrationResult, MigrationSource, PlanRequest,
-    RunOptions, StatusState, StopSignal, Version,
+    current_version, plan, resolve, Command, Direction, Mark, Migration, MigrationResult, MigrationSource, PlanRequest,
+    Repair, RunOptions, StatusState, StopSignal, Version,
 };
 
 #[cfg(feature = "postgres")]
@@ -302,6 +302,50 @@ impl Migrator {
         session.close().await;
         let (rows, progress, recorded) = read?;
         Ok(migrate_core::verify_history(&migrations, &rows, recorded.as_deref(), &progress)?)
+    }
+
+    /// Records the checksums of `versions` (every applied migration whose checksum differs or is missing
+    /// when empty) as their files are now, after an intended edit, and forgets those of versions no longer
+    /// applied; under the lock. Returns what it changed.
+    pub async fn repair(&self, database: impl Into<Database<'_>>, versions: &[i64]) -> Result<Repair, Error> {
+        let migrations = self.migrations()?;
+        let mut session = self.open(database.into()).await?;
+        let repaired = migrate_core::repair(session.driver(), &migrations, versions, false).await;
+        session.close().await;
+        Ok(repaired?)
+    }
+
+    /// Records every migration up to `version` that is not applied yet as applied, without running it (a
+    /// database migrated some other way); goose's rows, with the files' checksums. Returns the versions.
+    pub async fn baseline(&self, database: impl Into<Database<'_>>, version: i64) -> Result<Vec<Version>, Error> {
+        self.mark(database.into(), Mark::Baseline(version)).await
+    }
+
+    /// Records `versions` as applied without running them (refused for one already applied or without a
+    /// file). Returns the versions.
+    pub async fn mark_applied(
+        &self,
+        database: impl Into<Database<'_>>,
+        versions: &[i64],
+    ) -> Result<Vec<Version>, Error> {
+        self.mark(database.into(), Mark::Applied(versions.to_vec())).await
+    }
+
+    /// Records applied `versions` as rolled back without running their Down sections. Returns the versions.
+    pub async fn mark_rolled_back(
+        &self,
+        database: impl Into<Database<'_>>,
+        versions: &[i64],
+    ) -> Result<Vec<Version>, Error> {
+        self.mark(database.into(), Mark::RolledBack(versions.to_vec())).await
+    }
+
+    async fn mark(&self, database: Database<'_>, mark: Mark) -> Result<Vec<Version>, Error> {
+        let migrations = self.migrations()?;
+        let mut session = self.open(database).await?;
+        let marked = migrate_core::mark(session.driver(), &migrations, &mark, false).await;
+        session.close().await;
+        Ok(marked?.into_iter().map(|(version, _)| version).collect())
     }
 
     /// goose's current version: the most recently applied one (0 when none is).

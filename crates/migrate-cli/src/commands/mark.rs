@@ -5,9 +5,9 @@
 
 use std::process::ExitCode;
 
-use migrate::{checksum_row_of, plan_marks, Direction, Driver, Mark, Migration, Version};
+use migrate::{Direction, Mark};
 
-use crate::commands::{failed, file_name, migrations_and_connection, with_lock};
+use crate::commands::{file_name, migrations_and_connection};
 use crate::env::Env;
 use crate::error::CliError;
 use crate::output::json::{self, MarkDoc};
@@ -16,10 +16,9 @@ use crate::settings::Settings;
 
 pub(crate) async fn mark(mark: &Mark, settings: &Settings, env: &Env, out: &Output) -> Result<ExitCode, CliError> {
     let (migrations, _, mut driver) = migrations_and_connection(settings, env, out).await?;
-    let steps = with_lock(driver.as_mut(), settings.dry_run, async |driver| {
-        mark_locked(driver, &migrations, mark, settings.dry_run).await
-    })
-    .await?;
+    let steps = migrate::mark(driver.as_mut(), &migrations, mark, settings.dry_run)
+        .await
+        .map_err(|error| CliError::failed(error.to_string()))?;
     let command = settings.command.name();
     if settings.json {
         let versions = |direction: Direction| {
@@ -42,38 +41,4 @@ pub(crate) async fn mark(mark: &Mark, settings: &Settings, env: &Env, out: &Outp
         out.log(&format!("{command}: {verb} {} (version {version}) as {state}, without running it", name(*version)));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-async fn mark_locked(
-    driver: &mut dyn Driver,
-    migrations: &[Migration],
-    mark: &Mark,
-    dry_run: bool,
-) -> Result<Vec<(Version, Direction)>, CliError> {
-    let rows = driver.list_applied().await.map_err(failed("reading the version table"))?.unwrap_or_default();
-    let steps = plan_marks(migrations, &rows, mark).map_err(|error| CliError::failed(error.to_string()))?;
-    if dry_run {
-        return Ok(steps);
-    }
-    driver.ensure_table().await.map_err(failed("creating the version table"))?;
-    if driver.keeps_checksums() && driver.list_checksums().await.map_err(failed("reading the checksums"))?.is_none() {
-        driver.ensure_checksum_table().await.map_err(failed("creating the checksum table"))?;
-    }
-    for (version, direction) in &steps {
-        if driver.keeps_checksums() {
-            let row = match direction {
-                Direction::Up => migrations
-                    .iter()
-                    .find(|m| m.version() == *version)
-                    .map(checksum_row_of)
-                    .transpose()
-                    .map_err(|error| CliError::failed(error.to_string()))?
-                    .flatten(),
-                Direction::Down => None,
-            };
-            driver.stage_checksum(*version, row);
-        }
-        driver.record(*version, *direction).await.map_err(failed("writing the version table"))?;
-    }
-    Ok(steps)
 }

@@ -109,24 +109,6 @@ fn failed(what: &'static str) -> impl Fn(migrate::BoxError) -> CliError {
     move |error| CliError::failed(format!("{what} failed: {error}"))
 }
 
-/// Runs `work` holding the migration lock (unless `dry_run`, which changes nothing), releasing it on every
-/// path; the work's own error wins over a failed release.
-async fn with_lock<T>(
-    driver: &mut dyn Driver,
-    dry_run: bool,
-    work: impl AsyncFnOnce(&mut dyn Driver) -> Result<T, CliError>,
-) -> Result<T, CliError> {
-    if dry_run {
-        return work(driver).await;
-    }
-    driver.acquire().await.map_err(failed("taking the migration lock"))?;
-    let result = work(&mut *driver).await;
-    let released = driver.release().await.map_err(failed("releasing the migration lock"));
-    let value = result?;
-    released?;
-    Ok(value)
-}
-
 /// The file name of a version, for messages (the bare version when no file has it).
 fn file_name(migrations: &[Migration], version: migrate::Version) -> String {
     migrations.iter().find(|m| m.version() == version).map_or_else(|| version.to_string(), |m| m.name().to_owned())

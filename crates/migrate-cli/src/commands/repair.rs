@@ -5,9 +5,7 @@
 
 use std::process::ExitCode;
 
-use migrate::{plan_repair, Repair};
-
-use crate::commands::{failed, file_name, migrations_and_connection, with_lock};
+use crate::commands::{file_name, migrations_and_connection};
 use crate::env::Env;
 use crate::error::CliError;
 use crate::output::json::{self, RepairDoc};
@@ -21,15 +19,9 @@ pub(crate) async fn repair(
     out: &Output,
 ) -> Result<ExitCode, CliError> {
     let (migrations, _, mut driver) = migrations_and_connection(settings, env, out).await?;
-    if !driver.keeps_checksums() {
-        return Err(CliError::failed(
-            "repair: this database's driver keeps no checksums yet, so there is nothing to repair",
-        ));
-    }
-    let repair = with_lock(driver.as_mut(), settings.dry_run, async |driver| {
-        repair_locked(driver, &migrations, versions, settings.dry_run).await
-    })
-    .await?;
+    let repair = migrate::repair(driver.as_mut(), &migrations, versions, settings.dry_run)
+        .await
+        .map_err(|error| CliError::failed(format!("repair: {error}")))?;
     let verb = if settings.dry_run { "would record" } else { "recorded" };
     let name = |version| file_name(&migrations, version);
     if settings.json {
@@ -58,25 +50,4 @@ pub(crate) async fn repair(
         out.log("repair: nothing to change: every applied migration's checksum matches its file");
     }
     Ok(ExitCode::SUCCESS)
-}
-
-async fn repair_locked(
-    driver: &mut dyn migrate::Driver,
-    migrations: &[migrate::Migration],
-    versions: &[i64],
-    dry_run: bool,
-) -> Result<Repair, CliError> {
-    let rows = driver.list_applied().await.map_err(failed("reading the version table"))?.unwrap_or_default();
-    let recorded = driver.list_checksums().await.map_err(failed("reading the checksums"))?;
-    let repair = plan_repair(migrations, &rows, recorded.as_deref().unwrap_or_default(), versions)
-        .map_err(|error| CliError::failed(format!("repair: {error}")))?;
-    if dry_run {
-        return Ok(repair);
-    }
-    if recorded.is_none() {
-        driver.ensure_checksum_table().await.map_err(failed("creating the checksum table"))?;
-    }
-    driver.save_checksums(&repair.record).await.map_err(failed("recording the checksums"))?;
-    driver.delete_checksums(&repair.remove).await.map_err(failed("forgetting checksums"))?;
-    Ok(repair)
 }
