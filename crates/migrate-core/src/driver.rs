@@ -84,6 +84,12 @@ pub trait VersionStore: Send {
     /// Records an apply (insert `(version, true)`) or a rollback (delete the version's rows) on its own,
     /// after a migration that ran outside a transaction.
     async fn record(&mut self, version: Version, direction: Direction) -> Result<(), BoxError>;
+
+    /// Reads the version rows and the checksum rows ahead, in one round trip where the driver can, while
+    /// the caller is still busy (listing the migration files): the next `list_applied` and
+    /// `list_checksums` answer from them, once. Taking the lock or writing anything forgets them, so a
+    /// locked section always reads afresh. A failure here is not an error: the lists are read as usual.
+    async fn prefetch_history(&mut self) {}
 }
 
 /// Runs statements.

@@ -68,6 +68,15 @@ pub struct PgDriver {
     connect_options: Option<PgConnectOptions>,
     /// The connection's backend pid, learnt with the lock (0 until then).
     backend_pid: Arc<AtomicI32>,
+    /// What `prefetch_history` read, for the next list calls (each taken once).
+    prefetched: Prefetched,
+}
+
+/// The version and checksum rows read ahead; `None` when not read (or already taken).
+#[derive(Debug, Default)]
+struct Prefetched {
+    applied: Option<Vec<AppliedRow>>,
+    checksums: Option<Vec<ChecksumRow>>,
 }
 
 /// Cancels the statement a [`PgDriver`]'s connection runs, from another task: a second connection asks
@@ -148,6 +157,7 @@ impl PgDriver {
             transaction_settings,
             connect_options: None,
             backend_pid: Arc::new(AtomicI32::new(0)),
+            prefetched: Prefetched::default(),
         }
     }
 
@@ -169,6 +179,7 @@ impl PgDriver {
     /// Sends a multi-statement simple query; on failure, also how many of its commands completed first.
     async fn counting(&mut self, sql: &str) -> Result<(), (sqlx::Error, usize)> {
         use futures_util::StreamExt;
+        self.prefetched = Prefetched::default();
         let connection = self.connection.as_mut().ok_or((sqlx::Error::PoolClosed, 0))?;
         let mut answers = sqlx::raw_sql(AssertSqlSafe(sql)).execute_many(connection);
         let mut completed = 0;
@@ -196,6 +207,7 @@ impl PgDriver {
     }
 
     async fn simple(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        self.prefetched = Prefetched::default();
         let connection = self.connection.as_mut().ok_or(sqlx::Error::PoolClosed)?;
         sqlx::raw_sql(AssertSqlSafe(sql)).execute(connection).await.map(|_| ())
     }
@@ -271,6 +283,9 @@ impl VersionStore for PgDriver {
     }
 
     async fn list_applied(&mut self) -> Result<Option<Vec<AppliedRow>>, BoxError> {
+        if let Some(rows) = self.prefetched.applied.take() {
+            return Ok(Some(rows));
+        }
         let connection = self.connection.as_mut().ok_or(PgError::Closed)?;
         // The simple query protocol: one round trip (a prepared statement would take two), which is most of
         // what a runner with nothing to do spends.
@@ -284,6 +299,38 @@ impl VersionStore for PgDriver {
                 .map_err(|source| PgError::Query { action: "reading a row of the version table", source }.into()),
             Err(error) if sqlstate(&error).as_deref() == Some("42P01") => Ok(None),
             Err(source) => Err(PgError::Query { action: "reading the version table", source }.into()),
+        }
+    }
+
+    /// Both lists in one multi-statement simple query. A missing table (a first run) fails it: then nothing
+    /// is kept and the lists are read one by one as usual.
+    async fn prefetch_history(&mut self) {
+        use futures_util::StreamExt;
+        let Some(connection) = self.connection.as_mut() else { return };
+        let sql = format!("{};\n{}", self.sql.list, self.checksums.list);
+        let mut answers = sqlx::raw_sql(AssertSqlSafe(sql)).fetch_many(connection);
+        let (mut applied, mut checksums) = (Vec::new(), Vec::new());
+        let mut statement = 0;
+        while let Some(answer) = answers.next().await {
+            match answer {
+                Ok(sqlx::Either::Left(_)) => statement += 1,
+                Ok(sqlx::Either::Right(row)) if statement == 0 => match applied_row(&row) {
+                    Ok(row) => applied.push(row),
+                    Err(_) => return,
+                },
+                Ok(sqlx::Either::Right(row)) => match checksum_row(&row) {
+                    Ok(row) => checksums.push(row),
+                    Err(_) => return,
+                },
+                Err(error) => {
+                    tracing::debug!(error = %error, "reading the history ahead failed; reading it as usual");
+                    return;
+                }
+            }
+        }
+        drop(answers);
+        if statement == 2 {
+            self.prefetched = Prefetched { applied: Some(applied), checksums: Some(checksums) };
         }
     }
 
@@ -382,6 +429,8 @@ fn locate_failure(batch: &Batch, error: sqlx::Error, completed: usize) -> Statem
 #[async_trait]
 impl Lock for PgDriver {
     async fn acquire(&mut self) -> Result<(), BoxError> {
+        // Under the lock the rows are read afresh: what another runner did while we waited counts.
+        self.prefetched = Prefetched::default();
         let key = self.config.lock_key;
         let started = Instant::now();
         let mut delay = Duration::from_millis(20);
@@ -450,6 +499,9 @@ impl ChecksumStore for PgDriver {
     }
 
     async fn list_checksums(&mut self) -> Result<Option<Vec<ChecksumRow>>, BoxError> {
+        if let Some(rows) = self.prefetched.checksums.take() {
+            return Ok(Some(rows));
+        }
         let connection = self.connection.as_mut().ok_or(PgError::Closed)?;
         // The simple protocol: one round trip, as for the version table.
         let rows = sqlx::raw_sql(AssertSqlSafe(self.checksums.list.as_str())).fetch_all(connection).await;

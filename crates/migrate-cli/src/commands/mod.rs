@@ -60,11 +60,11 @@ fn migrations(settings: &Settings) -> Result<Vec<Migration>, CliError> {
     Ok(resolve(&DirectorySource::new(&settings.dir), &[])?)
 }
 
-/// Lists the migrations while connecting, then keeps reading and checksumming their files on two other
-/// threads while the command reads the database: the files are most of what a runner with nothing to do
-/// spends, and the checksum check waits only for a file not read yet (each text's checksums are computed
-/// once, by whichever thread asks first). A problem with the directory is reported before a connection
-/// error.
+/// Lists the migrations while connecting, then reads and digests their files on two other threads while
+/// the command connects and reads the database ahead (`prefetch_history`): the files are most of what a
+/// runner with nothing to do spends. The commands that read ahead then wait for every file at once; the
+/// others check as they go (a file's text and digest are computed once, by whichever thread asks first).
+/// A problem with the directory is reported before a connection error.
 async fn migrations_and_connection(
     settings: &Settings,
     env: &Env,
@@ -91,7 +91,18 @@ async fn migrations_and_connection(
             read_all(&migrations);
         }
     });
-    let connected = connect(settings, env, out).await;
+    // While the files are listed, the commands that check them read the version and checksum rows ahead
+    // (one round trip); the others read only what they need.
+    let prefetch = read_texts && (shows_checksums || matches!(settings.command, Command::Migrate(_) | Command::Verify));
+    let connected = match connect(settings, env, out).await {
+        Ok((kind, mut driver)) => {
+            if prefetch {
+                driver.prefetch_history().await;
+            }
+            Ok((kind, driver))
+        }
+        Err(error) => Err(error),
+    };
     let migrations = match listing.await {
         Ok(migrations) => migrations?,
         // The listing thread ended without an answer: it panicked.
@@ -101,6 +112,11 @@ async fn migrations_and_connection(
         }
     };
     let (kind, driver) = connected?;
+    if prefetch {
+        // The files are read by now or soon: waiting for all of them at once costs less than the check
+        // waiting on each file still being read (a thread hand-off per file).
+        let _ = reading.await;
+    }
     Ok((migrations, kind, driver))
 }
 
@@ -121,7 +137,7 @@ fn read_all(migrations: &[Migration]) {
     let read = |part: &[Migration]| {
         for migration in part {
             if let migrate::MigrationKind::Sql { text } = migration.kind() {
-                let _ = text.digest();
+                let _ = text.read_ahead();
             }
         }
     };

@@ -50,6 +50,9 @@ pub struct SqlText {
     checksums: OnceLock<Option<Checksums>>,
     /// The digest of the text's bytes, computed once; `None` inside when the text does not read.
     digest: OnceLock<Option<String>>,
+    /// The digest of what one read of the file gave (`None` inside when that was not the whole file, as
+    /// far as one read can tell): only ever compared for equality with a recorded digest.
+    quick_digest: OnceLock<Option<String>>,
 }
 
 #[derive(Clone)]
@@ -66,6 +69,7 @@ impl SqlText {
             inner: Inner::Memory(text.into()),
             checksums: OnceLock::new(),
             digest: OnceLock::new(),
+            quick_digest: OnceLock::new(),
         }
     }
 
@@ -78,7 +82,13 @@ impl SqlText {
                 return Err(ResolveProblem::NotAFile { path: display.to_owned(), what });
             }
         };
-        Ok(SqlText { display: display.to_owned(), inner, checksums: OnceLock::new(), digest: OnceLock::new() })
+        Ok(SqlText {
+            display: display.to_owned(),
+            inner,
+            checksums: OnceLock::new(),
+            digest: OnceLock::new(),
+            quick_digest: OnceLock::new(),
+        })
     }
 
     /// The text, reading the file the first time.
@@ -111,6 +121,30 @@ impl SqlText {
     /// nothing, and an applied file whose digest is the recorded one needs no more.
     pub fn digest(&self) -> Option<&str> {
         self.digest.get_or_init(|| Some(crate::checksum::file_digest(self.get().ok()?.as_bytes()))).as_deref()
+    }
+
+    /// Whether the file's bytes have this digest (a recorded one). For a file not read yet this costs one
+    /// `read` of it and keeps no text: the check a runner with nothing to do makes of every applied file.
+    /// A short read that was not the whole file cannot match a whole file's digest, so a match is exact; a
+    /// mismatch is confirmed from the whole text.
+    pub fn digest_matches(&self, expected: &str) -> bool {
+        if let Some(digest) = self.digest.get() {
+            return digest.as_deref() == Some(expected);
+        }
+        if self.read_ahead() == Some(expected) {
+            return true;
+        }
+        self.digest() == Some(expected)
+    }
+
+    /// Reads ahead what [`SqlText::digest_matches`] needs (a caller may do it on another thread while it
+    /// connects): for a small file on disk, the digest of one read of it; `None` otherwise.
+    pub fn read_ahead(&self) -> Option<&str> {
+        let Inner::Disk { file, loaded } = &self.inner else { return self.digest() };
+        if loaded.get().is_some() {
+            return self.digest();
+        }
+        self.quick_digest.get_or_init(|| quick_file_digest(file)).as_deref()
     }
 }
 
@@ -158,6 +192,21 @@ fn read_file(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
     // A large file: from the start again, into a buffer of its size.
     drop(file);
     std::fs::read(path)
+}
+
+/// The digest of a small file from one `read` (open, read, close: no `statx`, no read of the end): `None`
+/// when the read filled the buffer (the file may be longer) or failed.
+fn quick_file_digest(path: &std::path::Path) -> Option<String> {
+    use std::io::Read;
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0; SMALL_FILE]);
+    }
+    let mut file = std::fs::File::open(path).ok()?;
+    BUFFER.with(|buffer| {
+        let mut buffer = buffer.borrow_mut();
+        let read = file.read(&mut buffer).ok()?;
+        (read < buffer.len()).then(|| crate::checksum::file_digest(&buffer[..read]))
+    })
 }
 
 /// The text, or a problem naming the line of the first byte that is not UTF-8.
