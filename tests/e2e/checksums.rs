@@ -2,10 +2,10 @@
 //! applied, edits that change no statement pass, `allow_changed` warns and runs, a changed Down only warns,
 //! goose-created history is adopted and then guarded, and goose's own table is left as goose reads it.
 
-use migrate_core::{migrate, Command, Direction, PlanRequest, RunErrorKind, RunEvent, RunOptions};
+use migrate_core::{Command, Direction, RunErrorKind};
 use migrate_postgres::PgConfig;
 
-use crate::support::{load, run, steps, TempDir, TestDb};
+use crate::support::{load, run, TempDir, TestDb};
 
 const ONE: &str = "-- +goose Up\nCREATE TABLE a (id int);\nINSERT INTO a VALUES (1);\n-- +goose Down\nDROP TABLE a;\n";
 const TWO: &str = "-- +goose Up\nCREATE TABLE b (id int);\n-- +goose Down\nDROP TABLE b;\n";
@@ -17,19 +17,7 @@ async fn up(
     allow_changed: bool,
 ) -> (Result<Vec<String>, migrate_core::RunError>, Vec<String>) {
     let mut driver = db.driver(PgConfig::default()).await;
-    let migrations = load(&dir.0);
-    let request = PlanRequest { command: Command::Up, allow_missing: false, no_versioning: false };
-    let options = RunOptions { lock: true, allow_changed, preflight: None, stop: None };
-    let mut events = Vec::new();
-    let outcome = migrate(&mut driver, &migrations, &request, &options, &|_| None, &mut |event| match event {
-        RunEvent::Changed { changed } => events.push(format!("changed {} {}", changed.direction, changed.version)),
-        RunEvent::ChecksumsRecorded { versions } => {
-            events.push(format!("recorded {:?}", versions.iter().map(|v| v.get()).collect::<Vec<_>>()))
-        }
-        _ => {}
-    })
-    .await;
-    (outcome.map(|outcome| steps(&outcome)), events)
+    crate::support::up_reporting_checksums(&mut driver, dir, allow_changed).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@
 //! queries read its table as goose wrote it after every command.
 
 use migrate_clickhouse::{ChClient, ChConfig};
-use migrate_core::{migrate, ChecksumStore, Command, Direction, PlanRequest, RunErrorKind, RunEvent, RunOptions};
+use migrate_core::{ChecksumStore, Command, Direction, RunErrorKind};
 
 use crate::clickhouse::harness::{run, ChDb};
 use crate::support::{load, steps, TempDir};
@@ -25,19 +25,7 @@ async fn up(
     allow_changed: bool,
 ) -> (Result<Vec<String>, migrate_core::RunError>, Vec<String>) {
     let mut driver = db.driver(ChConfig::default()).await;
-    let migrations = load(&dir.0);
-    let request = PlanRequest { command: Command::Up, allow_missing: false, no_versioning: false };
-    let options = RunOptions { lock: true, allow_changed, preflight: None, stop: None };
-    let mut events = Vec::new();
-    let outcome = migrate(&mut driver, &migrations, &request, &options, &|_| None, &mut |event| match event {
-        RunEvent::Changed { changed } => events.push(format!("changed {} {}", changed.direction, changed.version)),
-        RunEvent::ChecksumsRecorded { versions } => {
-            events.push(format!("recorded {:?}", versions.iter().map(|v| v.get()).collect::<Vec<_>>()))
-        }
-        _ => {}
-    })
-    .await;
-    (outcome.map(|outcome| steps(&outcome)), events)
+    crate::support::up_reporting_checksums(&mut driver, dir, allow_changed).await
 }
 
 /// `up` that must succeed: its steps and events.

@@ -130,6 +130,30 @@ pub(crate) fn steps(outcome: &Outcome) -> Vec<String> {
     outcome.report.results.iter().map(|r| format!("{} {}", r.direction, r.version)).collect()
 }
 
+/// Runs `up` over a directory, locked, collecting what the runner reported about checksums (`changed up 1`,
+/// `recorded [1, 2]`): the checksum tests' run, on either server.
+pub(crate) async fn up_reporting_checksums(
+    driver: &mut dyn migrate_core::Driver,
+    dir: &TempDir,
+    allow_changed: bool,
+) -> (Result<Vec<String>, RunError>, Vec<String>) {
+    let migrations = load(&dir.0);
+    let request = PlanRequest { command: Command::Up, allow_missing: false, no_versioning: false };
+    let options = RunOptions { lock: true, allow_changed, preflight: None, stop: None };
+    let mut events = Vec::new();
+    let outcome = migrate(driver, &migrations, &request, &options, &|_| None, &mut |event| match event {
+        migrate_core::RunEvent::Changed { changed } => {
+            events.push(format!("changed {} {}", changed.direction, changed.version))
+        }
+        migrate_core::RunEvent::ChecksumsRecorded { versions } => {
+            events.push(format!("recorded {:?}", versions.iter().map(|v| v.get()).collect::<Vec<_>>()))
+        }
+        _ => {}
+    })
+    .await;
+    (outcome.map(|outcome| steps(&outcome)), events)
+}
+
 /// A temporary directory of generated migrations, removed on drop.
 pub(crate) struct TempDir(pub(crate) PathBuf);
 

@@ -323,7 +323,7 @@ impl VersionStore for PgDriver {
                     Err(_) => return,
                 },
                 Err(error) => {
-                    tracing::debug!(error = %error, "reading the history ahead failed; reading it as usual");
+                    tracing::trace!(error = %error, "reading the history ahead failed; reading it as usual");
                     return;
                 }
             }

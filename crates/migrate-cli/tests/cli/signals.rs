@@ -80,10 +80,13 @@ async fn sigterm_rolls_back_the_postgresql_transaction_in_flight_and_releases_th
     // 1 stays applied; 2 left nothing behind; 3 never started; nobody holds the lock.
     assert_eq!(db.versions().await, ["1"]);
     assert!(db.has_table("a").await && !db.has_table("slow").await && !db.has_table("c").await);
-    let held: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
-        .fetch_one(&mut *probe.lock().await)
-        .await
-        .unwrap();
+    let held: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .fetch_one(&mut *probe.lock().await)
+    .await
+    .unwrap();
     assert_eq!(held, 0, "the advisory lock is released");
     // The next run goes on from there (without the slow statement).
     dir.write("00002_slow.sql", "-- +goose Up\nCREATE TABLE slow (id bigint);\n-- +goose Down\nDROP TABLE slow;\n");
