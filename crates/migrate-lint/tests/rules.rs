@@ -320,3 +320,11 @@ fn configured_opt_in_squawk_rules_run() {
     assert_eq!(lint("[lint.rules]\nban-drop-trigger = \"error\"\n"), [migrate_lint::Severity::Error]);
     assert_eq!(lint("[lint.rules]\nban-drop-trigger = \"off\"\n"), []);
 }
+
+/// The README's rule list names every rule of the catalog.
+#[test]
+fn the_readme_lists_every_rule() {
+    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
+    let missing: Vec<&str> = RULES.iter().map(|r| r.id).filter(|id| !readme.contains(&format!("`{id}`"))).collect();
+    assert!(missing.is_empty(), "README.md's Lint section does not list {missing:?}");
+}
