@@ -9,11 +9,12 @@ use squawk_syntax::SourceFile;
 use crate::file::{MigrationFile, RawFinding};
 use crate::finding::Severity;
 
-/// The rules to run: squawk's defaults plus the opt-in timeout rules when configured on.
-pub(crate) fn linter(pg_version: Option<&str>, opt_in: &[String]) -> Linter {
-    let include: Vec<squawk_linter::Rule> =
-        opt_in.iter().filter_map(|id| squawk_linter::Rule::from_str(id).ok()).collect();
-    let mut linter = Linter::with_rules(&include, &[]);
+/// The rules to run: squawk's defaults, plus the opt-in ones configured on, less those that are off.
+pub(crate) fn linter(pg_version: Option<&str>, opt_in: &[String], off: &[String]) -> Linter {
+    let rules = |ids: &[String]| -> Vec<squawk_linter::Rule> {
+        ids.iter().filter_map(|id| squawk_linter::Rule::from_str(id).ok()).collect()
+    };
+    let mut linter = Linter::with_rules(&rules(opt_in), &rules(off));
     if let Some(version) = pg_version.and_then(|v| Version::from_str(v).ok()) {
         linter.settings = LinterSettings { pg_version: version, ..LinterSettings::default() };
     }

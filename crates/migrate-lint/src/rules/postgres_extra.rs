@@ -9,14 +9,12 @@ use crate::finding::Severity;
 use crate::tokens::{tokenize, Token};
 
 pub(crate) fn check(file: &MigrationFile<'_>, out: &mut Vec<RawFinding>) {
-    // SET and SELECT statements take no lock worth counting; the rest run while the rewrite's lock is held.
-    let locking = |statement: &&Statement<'_>| {
-        let tokens = tokenize(statement.text());
-        !tokens.first().is_some_and(|t| t.is("set") || t.is("select") || t.is("reset"))
-    };
-    let others = file.up.iter().filter(locking).count().saturating_sub(1);
-    for statement in &file.up {
-        let tokens = tokenize(statement.text());
+    let tokenized: Vec<(&Statement<'_>, Vec<Token<'_>>)> = file.up.iter().map(|s| (s, tokenize(s.text()))).collect();
+    // SET, RESET and SELECT take no lock worth counting; the rest run while the rewrite's lock is held.
+    let locking =
+        |tokens: &[Token<'_>]| !tokens.first().is_some_and(|t| t.is("set") || t.is("select") || t.is("reset"));
+    let others = tokenized.iter().filter(|(_, tokens)| locking(tokens)).count().saturating_sub(1);
+    for (statement, tokens) in &tokenized {
         let Some(first) = tokens.first() else { continue };
         if first.is("truncate") && !tokens.iter().any(|t| t.is("cascade")) {
             out.push(file.at_statement(
@@ -30,7 +28,7 @@ pub(crate) fn check(file: &MigrationFile<'_>, out: &mut Vec<RawFinding>) {
         if file.no_transaction || others == 0 {
             continue;
         }
-        if let Some(rewrite) = rewrite(&tokens) {
+        if let Some(rewrite) = rewrite(tokens) {
             out.push(file.at_statement(
                 "rewrite-in-long-transaction",
                 Severity::Warning,
