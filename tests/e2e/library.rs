@@ -175,6 +175,9 @@ async fn a_failure_tells_what_was_applied_and_which_migration_failed() {
 async fn urls_are_checked_and_passwords_stay_out_of_errors() {
     let error = migrate::up("mysql://root@localhost/app", BASIC).await.unwrap_err();
     assert!(matches!(&error, Error::UnsupportedScheme { scheme } if scheme == "mysql"), "{error}");
+    // Neither a URL nor key=value: refused as the CLI refuses it, and the string (maybe a password) not shown.
+    let error = migrate::up("s3cret-app.db", BASIC).await.unwrap_err();
+    assert!(matches!(error, Error::NotAUrl) && !error.to_string().contains("s3cret"), "{error}");
     // Nothing listens on port 1: the connection error names the server, never the password.
     let error = migrate::up("postgres://app:s3cret-pw@127.0.0.1:1/app?connect_timeout=5", BASIC).await.unwrap_err();
     let text = format!("{error} {error:?}");

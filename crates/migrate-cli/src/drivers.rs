@@ -31,17 +31,12 @@ impl DriverKind {
         }
     }
 
-    /// The driver a DSN's URL scheme names; a libpq `key=value` string is PostgreSQL's.
+    /// The driver a DSN names, decided by the library ([`migrate::DatabaseKind::of_url`]).
     pub(crate) fn from_dsn(dsn: &str) -> Option<DriverKind> {
-        match dsn.split_once("://") {
-            Some((scheme, _)) => match scheme.to_ascii_lowercase().as_str() {
-                "postgres" | "postgresql" => Some(DriverKind::Postgres),
-                "clickhouse" | "tcp" | "http" | "https" => Some(DriverKind::ClickHouse),
-                _ => None,
-            },
-            None if dsn.contains('=') => Some(DriverKind::Postgres),
-            None => None,
-        }
+        migrate::DatabaseKind::of_url(dsn).map(|kind| match kind {
+            migrate::DatabaseKind::Postgres => DriverKind::Postgres,
+            migrate::DatabaseKind::ClickHouse => DriverKind::ClickHouse,
+        })
     }
 }
 

@@ -60,3 +60,38 @@ impl<'a> From<&'a PgPool> for Database<'a> {
         Database::PgPool(pool)
     }
 }
+
+/// Which kind of database a URL or DSN names, by its scheme: the one place that decides it, for the
+/// library and the `migrate` command alike.
+///
+/// ```
+/// use migrate::DatabaseKind;
+/// assert_eq!(DatabaseKind::of_url("postgres://app@db/app"), Some(DatabaseKind::Postgres));
+/// assert_eq!(DatabaseKind::of_url("host=db dbname=app"), Some(DatabaseKind::Postgres));
+/// assert_eq!(DatabaseKind::of_url("https://ch.internal:8443/?database=events"), Some(DatabaseKind::ClickHouse));
+/// assert_eq!(DatabaseKind::of_url("mysql://db/app"), None);
+/// assert_eq!(DatabaseKind::of_url("app.db"), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    /// `postgres://`, `postgresql://`, or libpq's `key=value` form.
+    Postgres,
+    /// `clickhouse://`, `tcp://` (clickhouse-go's native forms), `http://`, `https://`.
+    ClickHouse,
+}
+
+impl DatabaseKind {
+    /// The kind a URL's scheme names; a string without `://` is libpq's `key=value` form when it holds an
+    /// `=`. `None` for anything else.
+    pub fn of_url(url: &str) -> Option<DatabaseKind> {
+        match url.split_once("://") {
+            Some((scheme, _)) => match scheme.to_ascii_lowercase().as_str() {
+                "postgres" | "postgresql" => Some(DatabaseKind::Postgres),
+                "clickhouse" | "tcp" | "http" | "https" => Some(DatabaseKind::ClickHouse),
+                _ => None,
+            },
+            None if url.contains('=') => Some(DatabaseKind::Postgres),
+            None => None,
+        }
+    }
+}

@@ -39,6 +39,9 @@ pub enum Error {
         /// The scheme, without `://`.
         scheme: String,
     },
+    /// The string is neither a URL nor a libpq `key=value` DSN (it is not shown: it may hold a password).
+    #[error("not a database URL: use postgres://... (or a libpq key=value DSN), or clickhouse://, tcp://, http:// or https:// for ClickHouse")]
+    NotAUrl,
     /// The URL names a database whose driver this build does not include (its feature is off).
     #[error("{driver} URL: {reason}")]
     DriverUnavailable {

@@ -138,7 +138,7 @@ pub use migrate_core::{
 
 #[cfg(feature = "postgres")]
 pub use crate::code::{CodeFn, CodeMigration};
-pub use crate::database::Database;
+pub use crate::database::{Database, DatabaseKind};
 pub use crate::error::{Error, FailedMigration};
 pub use crate::migrator::{MigrationStatus, Migrator, Report};
 

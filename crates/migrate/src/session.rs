@@ -8,7 +8,7 @@ use migrate_core::Driver;
 
 #[cfg(feature = "postgres")]
 use crate::code::CodeMigration;
-use crate::database::Database;
+use crate::database::{Database, DatabaseKind};
 use crate::error::Error;
 #[cfg(feature = "postgres")]
 use crate::pg_session::PgSession;
@@ -76,8 +76,8 @@ impl Session {
 pub(crate) async fn open(database: Database<'_>, settings: &Settings) -> Result<Session, Error> {
     match database {
         Database::Url(url) => match backend(url)? {
-            Backend::Postgres => open_postgres_url(url, settings).await,
-            Backend::ClickHouse => open_clickhouse_url(url, settings).await,
+            DatabaseKind::Postgres => open_postgres_url(url, settings).await,
+            DatabaseKind::ClickHouse => open_clickhouse_url(url, settings).await,
         },
         #[cfg(feature = "postgres")]
         Database::PgOptions(options) => PgSession::connect(&options, settings).await.map(Session::Postgres),
@@ -88,22 +88,13 @@ pub(crate) async fn open(database: Database<'_>, settings: &Settings) -> Result<
     }
 }
 
-enum Backend {
-    Postgres,
-    ClickHouse,
-}
-
-/// The driver a URL names. A DSN without `://` is libpq's `key=value` form, so PostgreSQL.
-fn backend(url: &str) -> Result<Backend, Error> {
-    let Some((scheme, _)) = url.split_once("://") else {
-        return Ok(Backend::Postgres);
-    };
-    match scheme.to_ascii_lowercase().as_str() {
-        "postgres" | "postgresql" => Ok(Backend::Postgres),
-        "clickhouse" | "tcp" | "http" | "https" => Ok(Backend::ClickHouse),
-        // Only the scheme is quoted: the rest of the URL may hold a password.
-        _ => Err(Error::UnsupportedScheme { scheme: scheme.to_owned() }),
-    }
+/// The driver a URL names ([`DatabaseKind::of_url`]); an unknown scheme is named in the error (only the
+/// scheme: the rest of the URL may hold a password).
+fn backend(url: &str) -> Result<DatabaseKind, Error> {
+    DatabaseKind::of_url(url).ok_or_else(|| match url.split_once("://") {
+        Some((scheme, _)) => Error::UnsupportedScheme { scheme: scheme.to_owned() },
+        None => Error::NotAUrl,
+    })
 }
 
 #[cfg(feature = "postgres")]
