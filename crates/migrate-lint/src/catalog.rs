@@ -155,6 +155,12 @@ pub const RULES: &[RuleInfo] = &[
     ),
     rule("ban-truncate", PostgresExtra, WARNING, "TRUNCATE empties a table (squawk bans only TRUNCATE ... CASCADE)"),
     rule(
+        "ban-vacuum-full-and-cluster",
+        PostgresExtra,
+        WARNING,
+        "VACUUM FULL / CLUSTER lock the table while they rewrite it (before PostgreSQL 19; then prefer-repack)",
+    ),
+    rule(
         "rewrite-in-long-transaction",
         PostgresExtra,
         WARNING,

@@ -275,7 +275,7 @@ impl<'o, 'a> Linter<'o, 'a> {
                 let mut squawk =
                     rules::postgres::linter(self.options.config.pg_version.as_deref(), &self.opt_in, &self.off);
                 rules::postgres::check(&file, &mut squawk, &mut raw);
-                rules::postgres_extra::check(&file, &mut raw);
+                rules::postgres_extra::check(&file, self.pg_major, &mut raw);
             }
             Dialect::ClickHouse => {
                 rules::clickhouse::check(&file, &self.options.config, &mut self.clickhouse, &mut raw)

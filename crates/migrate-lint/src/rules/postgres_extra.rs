@@ -1,5 +1,6 @@
-//! PostgreSQL rules squawk does not have: a plain TRUNCATE (squawk bans only TRUNCATE ... CASCADE), and a
-//! table rewrite inside a transaction that goes on to run other statements, so the rewrite's ACCESS
+//! PostgreSQL rules squawk does not have: a plain TRUNCATE (squawk bans only TRUNCATE ... CASCADE), VACUUM
+//! FULL and CLUSTER before PostgreSQL 19 (squawk's prefer-repack speaks only from 19, where REPACK exists),
+//! and a table rewrite inside a transaction that goes on to run other statements, so the rewrite's ACCESS
 //! EXCLUSIVE lock is held until all of them are done.
 
 use migrate_core::Statement;
@@ -8,7 +9,7 @@ use crate::file::{MigrationFile, RawFinding};
 use crate::finding::Severity;
 use crate::tokens::{tokenize, Token};
 
-pub(crate) fn check(file: &MigrationFile<'_>, out: &mut Vec<RawFinding>) {
+pub(crate) fn check(file: &MigrationFile<'_>, pg_major: u32, out: &mut Vec<RawFinding>) {
     let tokenized: Vec<(&Statement<'_>, Vec<Token<'_>>)> = file.up.iter().map(|s| (s, tokenize(s.text()))).collect();
     // SET, RESET and SELECT take no lock worth counting; the rest run while the rewrite's lock is held.
     let locking =
@@ -23,6 +24,17 @@ pub(crate) fn check(file: &MigrationFile<'_>, out: &mut Vec<RawFinding>) {
                 statement,
                 "TRUNCATE empties the table for good and takes an ACCESS EXCLUSIVE lock".to_string(),
                 "delete the rows you mean to (DELETE ... WHERE), or excuse this statement with a reason".to_string(),
+            ));
+        }
+        let vacuum_full = first.is("vacuum") && tokens.iter().take(4).any(|t| t.is("full"));
+        if pg_major < 19 && (vacuum_full || first.is("cluster")) {
+            let what = if vacuum_full { "VACUUM FULL" } else { "CLUSTER" };
+            out.push(file.at_statement(
+                "ban-vacuum-full-and-cluster",
+                Severity::Warning,
+                statement,
+                format!("{what} rewrites the whole table under an ACCESS EXCLUSIVE lock: no reads or writes meanwhile"),
+                "use pg_repack (REPACK from PostgreSQL 19), or run it by hand in a maintenance window".to_string(),
             ));
         }
         if file.no_transaction || others == 0 {
