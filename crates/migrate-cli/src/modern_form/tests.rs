@@ -101,7 +101,7 @@ fn errors() {
 #[test]
 fn help_texts() {
     insta::assert_snapshot!("help", help(None).unwrap());
-    for command in ["up", "status", "validate", "create", "wait"] {
+    for command in ["up", "status", "validate", "create", "wait", "lint"] {
         insta::assert_snapshot!(format!("help_{command}"), help(Some(command)).unwrap());
     }
     insta::assert_snapshot!("goose_usage", crate::goose_form::USAGE);
