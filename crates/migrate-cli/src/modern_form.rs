@@ -207,6 +207,10 @@ pub(crate) enum ModernCommand {
         /// The version table, with --database-url [env: GOOSE_TABLE] [default: goose_db_version]
         #[arg(long, value_name = "NAME")]
         table: Option<String>,
+        /// ClickHouse cluster mode: replicated engines and ON CLUSTER are expected (as cluster = true in
+        /// migrate.toml)
+        #[arg(long, value_name = "NAME")]
+        clickhouse_cluster: Option<String>,
     },
     /// Create the migrations directory with a first migration
     Init {
@@ -465,7 +469,19 @@ impl ModernCli {
                 settings.json = *json;
             }
             ModernCommand::Create { sequential, .. } => settings.sequential = *sequential,
-            ModernCommand::Lint { format, json, strict, driver, pg_version, database_url, table, .. } => {
+            ModernCommand::Lint {
+                format,
+                json,
+                strict,
+                driver,
+                pg_version,
+                database_url,
+                table,
+                clickhouse_cluster,
+                ..
+            } => {
+                settings.clickhouse_cluster =
+                    clickhouse_cluster.clone().map(|name| ClusterFlags { name, strict: false, ddl_timeout: None });
                 settings.lint = LintFlags {
                     no_lint: false,
                     format: format.clone().or_else(|| json.then(|| "json".to_owned())),

@@ -104,6 +104,19 @@ fn lint_exit_codes_strict_and_formats() {
     // GOOSE_DRIVER picks the rules: PostgreSQL's int rule does not apply to ClickHouse.
     let run = migrate(&["-dir", dir.path(), "lint"], &[("GOOSE_DRIVER", "clickhouse")]).expect(0);
     assert!(!run.stdout.contains("prefer-bigint-over-int"), "{}", run.stdout);
+    // Cluster mode from the flag, in both forms.
+    let ch = TempDir::new("lint_cluster");
+    ch.write("00001_t.sql", "-- +goose Up\nCREATE TABLE IF NOT EXISTS t (id UInt64) ENGINE = MergeTree ORDER BY id;\n-- +goose Down\nDROP TABLE IF EXISTS t;\n");
+    let plain = migrate(&["lint", "--dir", ch.path(), "--driver", "clickhouse"], &[]).expect(0);
+    assert!(!plain.stdout.contains("clickhouse-non-replicated-engine"), "{}", plain.stdout);
+    for args in [
+        vec!["lint", "--dir", ch.path(), "--driver", "clickhouse", "--clickhouse-cluster", "prod"],
+        vec!["-dir", ch.path(), "-clickhouse-cluster", "prod", "lint"],
+    ] {
+        let run = migrate(&args, &[("GOOSE_DRIVER", "clickhouse")]).expect(0);
+        assert!(run.stdout.contains("warning[clickhouse-non-replicated-engine]"), "{args:?}: {}", run.stdout);
+        assert!(run.stdout.contains("warning[clickhouse-missing-on-cluster]"), "{args:?}: {}", run.stdout);
+    }
 }
 
 /// ClickHouse accepts a Distributed table over a local table nobody created; lint refuses it, but not when
