@@ -88,9 +88,9 @@ pub(crate) fn preflight(settings: &Settings, kind: DriverKind, driver: &dyn Driv
     if settings.lint.no_lint {
         return None;
     }
-    let dir = Path::new(&settings.dir);
-    let dir = if dir.is_file() { dir.parent().unwrap_or(Path::new(".")) } else { dir };
-    let check = LintPreflight::reading_config(Some(dialect_of(kind)), dir).for_server(driver.server_major_version());
+    // Nothing is read here: the configuration only when something is pending.
+    let check =
+        LintPreflight::reading_config(Some(dialect_of(kind)), &settings.dir).for_server(driver.server_major_version());
     Some(Arc::new(check))
 }
 

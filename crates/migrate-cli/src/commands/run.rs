@@ -66,10 +66,9 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
             if let Some(live) = &live {
                 live.stop();
             }
-            if verbose && in_transaction.swap(false, Ordering::SeqCst) {
+            if in_transaction.swap(false, Ordering::SeqCst) && verbose {
                 grey("Commit transaction");
             }
-            in_transaction.store(false, Ordering::SeqCst);
             let (label, pad) = if result.empty { ("EMPTY", " ") } else { ("OK", "   ") };
             let style = if result.empty { Style::Yellow } else { Style::Green };
             out.log(&format!("{}{pad}{} ({})", out.paint(style, label), result.name, go_duration(result.duration)));
@@ -82,10 +81,9 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
                 let line = step.statements().get(statement).map_or(0, |s| s.line());
                 grey(&format!("Stopped at statement {} (line {line}): it failed", statement + 1));
             }
-            if verbose && in_transaction.load(Ordering::SeqCst) {
+            if in_transaction.swap(false, Ordering::SeqCst) && verbose {
                 grey("Rollback transaction");
             }
-            in_transaction.store(false, Ordering::SeqCst);
         }
         _ => {}
     };
