@@ -7,7 +7,9 @@
 //!    not given as flags come from the driver's variables below);
 //! 3. `DATABASE_URL`;
 //! 4. `GOOSE_DBSTRING` (driver from `GOOSE_DRIVER`);
-//! 5. `POSTGRES_HOST` (with `POSTGRES_PORT/USER/PASSWORD/DATABASE`) or `CLICKHOUSE_HOST` (with
+//! 5. the selected environment's database in `migrate.toml` (`database_url`, `database_url_env` or
+//!    `database = { ... }`, whose parts name their variables);
+//! 6. `POSTGRES_HOST` (with `POSTGRES_PORT/USER/PASSWORD/DATABASE`) or `CLICKHOUSE_HOST` (with
 //!    `CLICKHOUSE_PORT/USERNAME/PASSWORD/DATABASE`).
 //!
 //! The driver is `--driver` when given, else the one the URL scheme names (`postgres`, `postgresql` →
@@ -17,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use migrate::clickhouse::{ch_url_from_parts, ChScheme};
 use migrate::postgres::pg_url_from_parts;
+use migrate_config::{DatabaseConfig, Environment, PasswordSource, ProjectConfig, Setting};
 
 use crate::drivers::DriverKind;
 use crate::env::Env;
@@ -30,7 +33,7 @@ pub(crate) struct Database {
     pub(crate) driver: DriverKind,
     dsn: String,
     /// Where the DSN came from, for messages.
-    pub(crate) origin: &'static str,
+    pub(crate) origin: String,
 }
 
 impl std::fmt::Debug for Database {
@@ -45,8 +48,8 @@ impl std::fmt::Debug for Database {
 
 impl Database {
     /// A database from a DSN given whole.
-    pub(crate) fn new(driver: DriverKind, dsn: impl Into<String>, origin: &'static str) -> Database {
-        Database { driver, dsn: dsn.into(), origin }
+    pub(crate) fn new(driver: DriverKind, dsn: impl Into<String>, origin: impl Into<String>) -> Database {
+        Database { driver, dsn: dsn.into(), origin: origin.into() }
     }
 
     /// The DSN; it may hold a password, so never print it (use [`redact_dsn`]).
@@ -84,8 +87,24 @@ impl DbFlags {
 /// Reads a file (the password file); injected so resolution stays testable.
 pub(crate) type ReadFile<'a> = &'a dyn Fn(&Path) -> std::io::Result<String>;
 
+/// An environment's database in `migrate.toml`, with what its name pattern needs.
+pub(crate) struct ConfiguredDatabase<'a> {
+    pub(crate) config: &'a ProjectConfig,
+    pub(crate) environment: &'a Environment,
+    pub(crate) database: &'a DatabaseConfig,
+    /// The service, for `{service}`.
+    pub(crate) service: Option<&'a str>,
+    /// The driver the file names (the environment's, else the top-level one).
+    pub(crate) driver: Option<DriverKind>,
+}
+
 /// Resolves the database of the modern form (see the module docs for the precedence).
-pub(crate) fn resolve_database(flags: &DbFlags, env: &Env, read_file: ReadFile<'_>) -> Result<Database, CliError> {
+pub(crate) fn resolve_database(
+    flags: &DbFlags,
+    env: &Env,
+    read_file: ReadFile<'_>,
+    configured: Option<&ConfiguredDatabase<'_>>,
+) -> Result<Database, CliError> {
     let driver_flag = match flags.driver.as_deref() {
         Some(name) => Some(DriverKind::from_name(name).ok_or_else(|| {
             CliError::Usage(format!("unknown driver {name:?}: use postgres (or pgx, redshift) or clickhouse"))
@@ -136,6 +155,9 @@ pub(crate) fn resolve_database(flags: &DbFlags, env: &Env, read_file: ReadFile<'
             (None, None) => None,
         };
         return whole(dbstring, "GOOSE_DBSTRING", named);
+    }
+    if let Some(configured) = configured {
+        return from_config(configured, driver_flag, env, read_file);
     }
     let driver = match driver_flag {
         Some(driver) => Some(driver),
@@ -217,18 +239,7 @@ fn from_parts(driver: DriverKind, flags: &DbFlags, env: &Env, read_file: ReadFil
             .ok_or_else(|| CliError::Usage(format!("--db-param {param:?}: expected KEY=VALUE")))?;
         params.push((key, value));
     }
-    let dsn = match driver {
-        DriverKind::Postgres => pg_url_from_parts(host, port, user, password.as_deref(), name, &params),
-        DriverKind::ClickHouse => {
-            let url = ch_url_from_parts(ChScheme::Http, host, port, user, password.as_deref(), name, &params);
-            // A native-protocol port (CLICKHOUSE_PORT=9000 in our users' Jobs) makes it a clickhouse:// DSN,
-            // which the driver maps to the HTTP port exactly as it maps one given whole.
-            match port {
-                Some(9000 | 9440) => url.replacen("http://", "clickhouse://", 1),
-                _ => url,
-            }
-        }
-    };
+    let dsn = url_from_parts(driver, host, port, user, password.as_deref(), name, &params);
     let origin = match (flags.has_parts(), driver) {
         (true, _) => "the --db-* flags",
         (false, DriverKind::Postgres) => "the POSTGRES_* variables",
@@ -237,14 +248,131 @@ fn from_parts(driver: DriverKind, flags: &DbFlags, env: &Env, read_file: ReadFil
     Ok(Database::new(driver, dsn, origin))
 }
 
+/// The URL of a database given by parts, each percent-encoded.
+fn url_from_parts(
+    driver: DriverKind,
+    host: &str,
+    port: Option<u16>,
+    user: &str,
+    password: Option<&str>,
+    name: &str,
+    params: &[(&str, &str)],
+) -> String {
+    match driver {
+        DriverKind::Postgres => pg_url_from_parts(host, port, user, password, name, params),
+        DriverKind::ClickHouse => {
+            let url = ch_url_from_parts(ChScheme::Http, host, port, user, password, name, params);
+            // A native-protocol port (CLICKHOUSE_PORT=9000 in our users' Jobs) makes it a clickhouse:// DSN,
+            // which the driver maps to the HTTP port exactly as it maps one given whole.
+            match port {
+                Some(9000 | 9440) => url.replacen("http://", "clickhouse://", 1),
+                _ => url,
+            }
+        }
+    }
+}
+
+/// The database an environment of `migrate.toml` names: its URL (from the file or a variable, the
+/// database name replaced when the environment gives one), or its parts, each from the file or a variable.
+fn from_config(
+    configured: &ConfiguredDatabase<'_>,
+    driver_flag: Option<DriverKind>,
+    env: &Env,
+    read_file: ReadFile<'_>,
+) -> Result<Database, CliError> {
+    let ConfiguredDatabase { config, environment, database, service, driver } = configured;
+    let file = config.path.display();
+    let at = |line: usize, message: String| {
+        CliError::Usage(format!("{file}:{line}: environment {}: {message}", environment.name))
+    };
+    let read = |setting: &Setting<String>, key: &str| -> Result<Option<String>, CliError> {
+        match setting {
+            Setting::Unset => Ok(None),
+            Setting::Literal(value) => Ok(Some(value.clone())),
+            Setting::Env(name) => env
+                .non_empty(name)
+                .map(|value| Some(value.to_owned()))
+                .ok_or_else(|| at(database.line, format!("{key}_env names {name}, which is not set or is empty"))),
+        }
+    };
+    let name = match read(&database.name, "name")? {
+        Some(pattern) => Some(
+            config
+                .expand_name(&pattern, database.line, &environment.name, *service)
+                .map_err(|error| CliError::Usage(error.to_string()))?,
+        ),
+        None => None,
+    };
+    let origin = format!("environment {} in {file}", environment.name);
+    let driver = driver_flag.or(*driver);
+    if let Some(url) = read(&database.url, "url")? {
+        let driver = driver.or_else(|| DriverKind::from_dsn(&url)).ok_or_else(|| {
+            at(
+                database.line,
+                "cannot tell the driver from the URL: use a postgres:// or clickhouse:// URL, or set driver".to_owned(),
+            )
+        })?;
+        let mut params: Vec<(&str, &str)> = database.params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        // A later query parameter wins over the URL's path in both drivers' parsers, as in libpq.
+        let key = match driver {
+            DriverKind::Postgres => "dbname",
+            DriverKind::ClickHouse => "database",
+        };
+        if let Some(name) = &name {
+            params.push((key, name));
+        }
+        return Ok(Database::new(driver, with_params(&url, &params), origin));
+    }
+    let driver = driver.unwrap_or(DriverKind::Postgres);
+    let host = read(&database.host, "host")?
+        .ok_or_else(|| at(database.line, "the database has no host: add host or host_env".to_owned()))?;
+    let port = match &database.port {
+        Setting::Unset => None,
+        Setting::Literal(port) => Some(*port),
+        Setting::Env(var) => {
+            let text = env
+                .non_empty(var)
+                .ok_or_else(|| at(database.line, format!("port_env names {var}, which is not set or is empty")))?;
+            Some(
+                text.parse::<u16>()
+                    .map_err(|_| at(database.line, format!("{var}={text:?} is not a port number (1-65535)")))?,
+            )
+        }
+    };
+    let user = read(&database.user, "user")?.unwrap_or_default();
+    let password = match &database.password {
+        None => None,
+        Some(PasswordSource::Env(var)) => Some(
+            env.non_empty(var)
+                .map(str::to_owned)
+                .ok_or_else(|| at(database.line, format!("password_env names {var}, which is not set or is empty")))?,
+        ),
+        Some(PasswordSource::File(path)) => Some(read_password_file(path, read_file)?),
+    };
+    let params: Vec<(&str, &str)> = database.params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let dsn = url_from_parts(driver, &host, port, &user, password.as_deref(), name.as_deref().unwrap_or(""), &params);
+    Ok(Database::new(driver, dsn, origin))
+}
+
+/// `url` with these query parameters added, each percent-encoded.
+fn with_params(url: &str, params: &[(&str, &str)]) -> String {
+    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    let mut out = url.to_owned();
+    for (index, (key, value)) in params.iter().enumerate() {
+        let separator = if index == 0 && !url.contains('?') { '?' } else { '&' };
+        out.push(separator);
+        out.extend(utf8_percent_encode(key, NON_ALPHANUMERIC));
+        out.push('=');
+        out.extend(utf8_percent_encode(value, NON_ALPHANUMERIC));
+    }
+    out
+}
+
 /// The password in a file: its whole content less one trailing newline (`echo` adds one; a Kubernetes
 /// secret usually has none).
 fn read_password_file(path: &Path, read_file: ReadFile<'_>) -> Result<String, CliError> {
     let text = read_file(path).map_err(|error| {
-        CliError::failed(format!(
-            "--db-password-file {}: {error}; mount the secret there or fix the path",
-            path.display()
-        ))
+        CliError::failed(format!("password file {}: {error}; mount the secret there or fix the path", path.display()))
     })?;
     let text = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text);
     Ok(text.to_owned())
@@ -261,9 +389,9 @@ mod tests {
         }
     }
 
-    fn check(flags: &DbFlags, env: &[(&str, &str)]) -> Result<(DriverKind, String, &'static str), String> {
-        resolve_database(flags, &Env::from_pairs(env.iter().copied()), &no_files)
-            .map(|db| (db.driver, db.dsn().to_owned(), db.origin))
+    fn check(flags: &DbFlags, env: &[(&str, &str)]) -> Result<(DriverKind, String, String), String> {
+        resolve_database(flags, &Env::from_pairs(env.iter().copied()), &no_files, None)
+            .map(|db| (db.driver, db.dsn().to_owned(), db.origin.clone()))
             .map_err(|e| e.to_string())
     }
 
@@ -325,7 +453,7 @@ mod tests {
         let from_file = DbFlags { password_file: Some("/run/secrets/pw".into()), ..base.clone() };
         assert_eq!(check(&from_file, &[]).unwrap().1, "postgres://u:p%40ss%3A%2F%20word@127.0.0.1:5432/d");
         let missing = DbFlags { password_file: Some("/nope".into()), ..base.clone() };
-        assert!(check(&missing, &[]).unwrap_err().contains("--db-password-file /nope"));
+        assert!(check(&missing, &[]).unwrap_err().contains("password file /nope"));
         let both = DbFlags { password_env: Some("PW".into()), password_file: Some("/x".into()), ..base.clone() };
         assert!(check(&both, &[]).unwrap_err().contains("not both"));
         let params = DbFlags { params: vec!["sslmode=disable".into()], ..base.clone() };

@@ -18,6 +18,7 @@ mod form;
 mod goose_form;
 mod modern_form;
 mod output;
+mod project;
 mod redact;
 mod settings;
 
@@ -81,7 +82,7 @@ pub fn main() -> ExitCode {
             if let Some(password) = settings.database.as_ref().and_then(|db| redact::dsn_password(db.dsn())) {
                 secrets.add(&password);
             }
-            let out = Output::new(settings.no_color, secrets);
+            let out = Output::new(settings.no_color, secrets).with_json_logs(settings.ops.log_json);
             output::trace::install(&out, settings.verbose);
             match execute(&settings, &env, &out) {
                 Ok(code) => code,
@@ -216,7 +217,7 @@ pub mod fuzzing {
 
     /// Both forms' argument parsing and settings resolution, over an empty environment.
     pub fn arguments(args: &[String]) {
-        let no_file = |_: &std::path::Path| Err(std::io::Error::other("fuzzing reads no files"));
+        let no_file = |_: &std::path::Path| Err(std::io::Error::from(std::io::ErrorKind::NotFound));
         let files = super::Files { env_files: false, read: &no_file };
         let _ = parse(args, form::detect(args), Env::default(), &files);
     }

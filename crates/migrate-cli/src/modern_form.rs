@@ -11,7 +11,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::database::{resolve_database, DbFlags, ReadFile};
 use crate::env::{parse_bool, Env, EnvFile};
 use crate::error::CliError;
-use crate::settings::{parse_go_duration, resolve_dir, resolve_table, ClusterFlags, Command, LintFlags, Settings};
+use crate::project::{OpsFlags, Project};
+use crate::settings::{parse_go_duration, ClusterFlags, Command, LintFlags, Settings};
 
 /// How long `wait` waits when `--timeout` is not given.
 pub(crate) const DEFAULT_WAIT: Duration = Duration::from_secs(60);
@@ -48,6 +49,41 @@ pub(crate) struct GlobalArgs {
     /// .env file to load; "none" loads nothing [default: ./.env if present]
     #[arg(long, global = true, value_name = "FILE")]
     env: Option<String>,
+    /// The project file [env: MIGRATE_CONFIG] [default: ./migrate.toml, else DIR/migrate.toml]
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Project")]
+    config: Option<PathBuf>,
+    /// The environment of migrate.toml to use (its database, protection, backup) [env: MIGRATE_ENVIRONMENT]
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Project")]
+    environment: Option<String>,
+    /// Confirm a destructive command (down, redo, reset, marks, repair) on a protected environment
+    #[arg(long, global = true, help_heading = "Project")]
+    yes: bool,
+    /// The service, for metrics and logs [env: MIGRATE_SERVICE] [default: migrate.toml's, else the directory's name]
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Project")]
+    service: Option<String>,
+    /// text (goose's lines) or json (one object per line) [env: MIGRATE_LOG_FORMAT] [default: text]
+    #[arg(long, global = true, value_name = "FORMAT", value_parser = ["text", "json"], help_heading = "Project")]
+    log_format: Option<String>,
+    /// Push the run's metrics to this Prometheus Pushgateway at the end [env: MIGRATE_METRICS_PUSH]
+    #[arg(long, global = true, value_name = "URL", help_heading = "Project")]
+    metrics_push: Option<String>,
+    /// Write the run's metrics to this file, for node_exporter's textfile collector [env: MIGRATE_METRICS_FILE]
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Project")]
+    metrics_file: Option<PathBuf>,
+}
+
+impl GlobalArgs {
+    fn ops(&self) -> OpsFlags {
+        OpsFlags {
+            config: self.config.clone(),
+            environment: self.environment.clone(),
+            yes: self.yes,
+            service: self.service.clone(),
+            log_format: self.log_format.clone(),
+            metrics_push: self.metrics_push.clone(),
+            metrics_file: self.metrics_file.clone(),
+        }
+    }
 }
 
 /// The commands.
@@ -436,12 +472,17 @@ impl ModernCli {
             ModernCommand::Help { command } => return help(command.as_deref()).map(ModernParsed::Help),
         };
         let mut settings = Settings::new(command);
-        settings.dir = resolve_dir(dir.and_then(|d| d.dir.as_deref()), env.non_empty("GOOSE_MIGRATION_DIR"));
+        let ops_flags = self.global.ops();
+        let dir_flag = dir.and_then(|d| d.dir.as_deref());
+        let project = Project::load(&ops_flags, dir_flag, env, read_file)?;
+        settings.dir = project.dir(dir_flag, env);
+        settings.ops = project.operations(&ops_flags, &settings.dir, env)?;
         settings.verbose = self.global.verbose;
         settings.no_color = self.global.no_color || env.get("NO_COLOR").and_then(parse_bool) == Some(true);
+        let configured = project.database(&settings.ops.service)?;
         if let Some(db) = db {
-            settings.table = resolve_table(db.table.as_deref(), env.non_empty("GOOSE_TABLE"));
-            settings.database = Some(resolve_database(&db.flags(), env, read_file)?);
+            settings.table = project.table(db.table.as_deref(), env);
+            settings.database = Some(resolve_database(&db.flags(), env, read_file, configured.as_ref())?);
             settings.timeout = db.timeout.filter(|t| !t.is_zero());
             settings.clickhouse_cluster = db.clickhouse_cluster.clone().map(|name| ClusterFlags {
                 name,
@@ -457,6 +498,10 @@ impl ModernCli {
             settings.json = run.json;
             settings.lock_wait = run.lock_wait;
             settings.lint.no_lint = run.no_lint;
+        }
+        if let Some(environment) = project.environment() {
+            settings.lock_wait = settings.lock_wait.or(environment.lock_wait);
+            settings.lint.no_lint |= environment.lint == Some(false);
         }
         match &self.command {
             ModernCommand::Status { no_versioning, json, exit_code, .. } => {
@@ -492,8 +537,8 @@ impl ModernCli {
                 settings.json = *json || format.as_deref() == Some("json");
                 if let Some(url) = database_url {
                     let flags = DbFlags { url: Some(url.clone()), driver: driver.clone(), ..DbFlags::default() };
-                    settings.database = Some(resolve_database(&flags, env, read_file)?);
-                    settings.table = resolve_table(table.as_deref(), env.non_empty("GOOSE_TABLE"));
+                    settings.database = Some(resolve_database(&flags, env, read_file, None)?);
+                    settings.table = project.table(table.as_deref(), env);
                 }
             }
             ModernCommand::Validate { json, .. } | ModernCommand::Verify { json, .. } => settings.json = *json,
@@ -503,7 +548,12 @@ impl ModernCli {
             | ModernCommand::Repair { mark, .. } => {
                 settings.dry_run = mark.dry_run;
                 settings.json = mark.json;
-                settings.lock_wait = mark.lock_wait;
+                settings.lock_wait = mark.lock_wait.or(settings.lock_wait);
+            }
+            // What `env` shows: the database as far as it resolves without flags.
+            ModernCommand::Env => {
+                settings.table = project.table(None, env);
+                settings.database = resolve_database(&DbFlags::default(), env, read_file, configured.as_ref()).ok();
             }
             ModernCommand::Wait { .. } => settings.timeout = Some(settings.timeout.unwrap_or(DEFAULT_WAIT)),
             _ => {}

@@ -45,6 +45,33 @@ pub(crate) struct Settings {
     pub(crate) clickhouse_cluster: Option<ClusterFlags>,
     /// `lint`'s switches, and the runs' `--no-lint`.
     pub(crate) lint: LintFlags,
+    /// The project file, the environment, and what runs around a migration (backup, metrics, logs).
+    pub(crate) ops: Operations,
+}
+
+/// What `migrate.toml` and the operations flags add to a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Operations {
+    /// The `migrate.toml` in use, if any.
+    pub(crate) config: Option<std::path::PathBuf>,
+    /// The `[lint]` section comes from this file (else the migrations directory's `migrate.toml`).
+    pub(crate) lint_config: Option<std::path::PathBuf>,
+    /// The environment selected (`--environment`, `MIGRATE_ENVIRONMENT`, `default_environment`).
+    pub(crate) environment: Option<String>,
+    /// Whether that environment is protected.
+    pub(crate) protected: bool,
+    /// `--yes`: confirms a destructive command on a protected environment.
+    pub(crate) yes: bool,
+    /// The service, for metrics and logs.
+    pub(crate) service: String,
+    /// The backup taken before a run that changes something.
+    pub(crate) backup: Option<migrate_config::BackupConfig>,
+    /// Push metrics to this Pushgateway.
+    pub(crate) metrics_push: Option<String>,
+    /// Write metrics to this file (node_exporter's textfile collector).
+    pub(crate) metrics_file: Option<std::path::PathBuf>,
+    /// One JSON object per log line.
+    pub(crate) log_json: bool,
 }
 
 /// How `lint` reports, and whether a run lints what it applies.
@@ -173,6 +200,7 @@ impl Settings {
             lock_wait: None,
             clickhouse_cluster: None,
             lint: LintFlags::default(),
+            ops: Operations::default(),
         }
     }
 }

@@ -32,6 +32,7 @@
 #![deny(missing_docs)]
 
 mod applied_at;
+mod before_run;
 mod checksum;
 mod driver;
 mod history;
@@ -50,6 +51,7 @@ mod version;
 use std::fmt;
 
 pub use crate::applied_at::parse_applied_at;
+pub use crate::before_run::{BeforeRun, RunAbout};
 pub use crate::checksum::{ChecksumRow, ChecksumStore, Checksums};
 pub use crate::driver::{
     AppliedRow, BoxError, Canceller, Capabilities, CodeFailure, Driver, Executor, Lock, StatementFailure, VersionStore,

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use tracing::Instrument;
 
+use crate::before_run::{BeforeRun, RunAbout};
 use crate::driver::{AppliedRow, BoxError, CodeFailure, Driver, StatementFailure};
 use crate::history::{check_history, checksum_row_of, ChangedMigration, HistoryError};
 use crate::parser::ParseWarning;
@@ -32,12 +33,15 @@ pub struct RunOptions {
     pub preflight: Option<Arc<dyn Preflight>>,
     /// Stops the run at its next safe point when requested (see [`StopSignal`]).
     pub stop: Option<StopSignal>,
+    /// Runs under the lock before the first statement of a run that changes something (a backup); its
+    /// error stops the run with nothing applied.
+    pub before_run: Option<Arc<dyn BeforeRun>>,
 }
 
 impl Default for RunOptions {
     /// Locked, refusing changed history, no preflight check.
     fn default() -> RunOptions {
-        RunOptions { lock: true, allow_changed: false, preflight: None, stop: None }
+        RunOptions { lock: true, allow_changed: false, preflight: None, stop: None, before_run: None }
     }
 }
 
@@ -48,6 +52,7 @@ impl fmt::Debug for RunOptions {
             .field("allow_changed", &self.allow_changed)
             .field("preflight", &self.preflight.is_some())
             .field("stop", &self.stop)
+            .field("before_run", &self.before_run.as_ref().map(|hook| hook.name()))
             .finish()
     }
 }
@@ -189,6 +194,14 @@ pub enum RunErrorKind {
         /// For a resumable migration stopped between statements: the 1-based statement the next run
         /// starts at.
         resumes_at: Option<usize>,
+    },
+    /// The [`BeforeRun`] hook (the backup) failed: nothing ran.
+    #[error("{hook} failed, so nothing was applied: {source}")]
+    BeforeRun {
+        /// What failed (`backup`).
+        hook: &'static str,
+        /// Why.
+        source: BoxError,
     },
     /// The preflight check (lint) found errors in migrations about to run: nothing ran.
     #[error("{} {check} error(s) in the migrations to apply; nothing was applied\n{findings}", findings.0.len())]
@@ -792,6 +805,13 @@ async fn locked_section<'m>(
     .map_err(|e| RunError::new(e.into()))?;
     if !checked {
         preflight(options, migrations, &plan, lookup, on_event)?;
+    }
+    if let (Some(hook), Some(first)) = (&options.before_run, plan.steps().first()) {
+        let about =
+            RunAbout { current_version: plan.current_version(), steps: plan.steps().len(), direction: first.direction };
+        hook.before_run(&about)
+            .await
+            .map_err(|source| RunError::new(RunErrorKind::BeforeRun { hook: hook.name(), source }))?;
     }
     let report = run_until(driver, &plan, options.stop.as_ref(), on_event).await?;
     let version_after = (!request.no_versioning).then(|| version_after(&rows, &report));

@@ -387,8 +387,13 @@ impl Migrator {
         let migrations = self.migrations()?;
         let mut session = self.open(database).await?;
         let request = self.request(command);
-        let options =
-            RunOptions { lock: self.lock, allow_changed: self.allow_changed, preflight: None, stop: self.stop.clone() };
+        let options = RunOptions {
+            lock: self.lock,
+            allow_changed: self.allow_changed,
+            preflight: None,
+            stop: self.stop.clone(),
+            before_run: None,
+        };
         #[cfg(feature = "lint")]
         let options = RunOptions {
             preflight: self.lint.clone().map(|config| -> Arc<dyn migrate_core::Preflight> {

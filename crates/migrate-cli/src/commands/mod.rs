@@ -6,6 +6,7 @@ mod env_cmd;
 mod files;
 mod lint;
 mod mark;
+mod protect;
 mod repair;
 mod run;
 mod signals;
@@ -27,6 +28,7 @@ use crate::settings::{Command, Settings};
 
 /// Runs the command, bounded by `-timeout` when given.
 pub(crate) async fn execute(settings: &Settings, env: &Env, out: &Output) -> Result<ExitCode, CliError> {
+    protect::confirm(settings, out)?;
     let command = dispatch(settings, env, out);
     match settings.timeout {
         // wait bounds itself, and reports the last connection error when it gives up.
@@ -49,7 +51,7 @@ async fn dispatch(settings: &Settings, env: &Env, out: &Output) -> Result<ExitCo
         Command::Fix => files::fix(settings, out),
         Command::Init => files::init(settings, out),
         Command::Validate { files } => validate::validate(files, settings, env, out),
-        Command::Env => env_cmd::env(env, out),
+        Command::Env => env_cmd::env(settings, env, out),
         Command::Wait => wait::wait(settings, env, out).await,
         Command::Lint { files } => lint::lint(files, settings, env, out).await,
     }
@@ -156,7 +158,14 @@ fn target(settings: &Settings, env: &Env, out: &Output) -> Result<(DriverKind, T
         .as_ref()
         .ok_or_else(|| CliError::Usage(format!("{} needs a database", settings.command.name())))?;
     let target = Target::parse(database.driver, database.dsn(), env)?;
-    out.log(&target.describe(database.origin));
+    // The environment is named even when a flag or variable chose the database over its own.
+    let origin = match &settings.ops.environment {
+        Some(name) if !database.origin.starts_with("environment ") => {
+            format!("{}; environment {name}", database.origin)
+        }
+        _ => database.origin.clone(),
+    };
+    out.log(&target.describe(&origin));
     Ok((database.driver, target))
 }
 

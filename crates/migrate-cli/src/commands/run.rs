@@ -11,7 +11,7 @@ use crate::commands::{dry_run, lint, migrations_and_connection, signals};
 use crate::env::Env;
 use crate::error::CliError;
 use crate::output::json::{self, MigrationDoc, RunDoc};
-use crate::output::{go_duration, live, Output, Style};
+use crate::output::{go_duration, live, Level, Output, Style};
 use crate::settings::Settings;
 
 pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &Output) -> Result<ExitCode, CliError> {
@@ -36,10 +36,10 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
     // for a signal: only a transaction in flight is cancelled.
     let in_transaction = AtomicBool::new(false);
     let mut on_event = |event: RunEvent<'_>| match event {
-        RunEvent::Warning { warning } => out.log(&out.paint(Style::Yellow, &format!("warning: {warning}"))),
-        RunEvent::Changed { changed } => out.log(&out.paint(Style::Yellow, &format!("warning: {changed}"))),
+        RunEvent::Warning { warning } => out.warn(&out.paint(Style::Yellow, &format!("warning: {warning}"))),
+        RunEvent::Changed { changed } => out.warn(&out.paint(Style::Yellow, &format!("warning: {changed}"))),
         // goose's form keeps goose's log byte for byte; `migrate lint` shows every finding with its fix.
-        RunEvent::PreflightWarning { finding } if !settings.goose_form => out.log(&out.paint(
+        RunEvent::PreflightWarning { finding } if !settings.goose_form => out.warn(&out.paint(
             Style::Yellow,
             &format!("lint: {}:{}: warning[{}] {}", finding.file, finding.line, finding.rule, finding.message),
         )),
@@ -71,7 +71,17 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
             }
             let (label, pad) = if result.empty { ("EMPTY", " ") } else { ("OK", "   ") };
             let style = if result.empty { Style::Yellow } else { Style::Green };
-            out.log(&format!("{}{pad}{} ({})", out.paint(style, label), result.name, go_duration(result.duration)));
+            let line = format!("{}{pad}{} ({})", out.paint(style, label), result.name, go_duration(result.duration));
+            out.log_at(
+                Level::Info,
+                &line,
+                &[
+                    ("version", result.version.get().into()),
+                    ("file", result.name.clone().into()),
+                    ("direction", result.direction.to_string().into()),
+                    ("duration", result.duration.as_secs_f64().into()),
+                ],
+            );
         }
         RunEvent::MigrationFailed { step, statement, .. } => {
             if let Some(live) = &live {
@@ -94,6 +104,7 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
         allow_changed: settings.allow_changed,
         preflight: lint::preflight(settings, kind, driver.as_ref()),
         stop: Some(stop.clone()),
+        before_run: None,
     };
     let canceller = driver.canceller();
     let running = migrate(driver.as_mut(), &migrations, &request, &options, &lookup, &mut on_event);

@@ -43,24 +43,60 @@ impl Style {
     }
 }
 
+/// How serious a log line is: `--log-format json` writes it as `level`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Level {
+    /// Progress and results.
+    Info,
+    /// Something to look at; the command goes on.
+    Warn,
+    /// The command failed.
+    Error,
+}
+
+impl Level {
+    fn as_str(self) -> &'static str {
+        match self {
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        }
+    }
+}
+
 /// Where and how to write.
 #[derive(Debug, Clone)]
 pub(crate) struct Output {
     color: bool,
     live: Option<Arc<Live>>,
     secrets: Secrets,
+    /// `--log-format json`: one JSON object per log line instead of goose's text.
+    json_logs: bool,
 }
 
 impl Output {
     /// Output for this process: colour and the live line only when stderr is a terminal.
     pub(crate) fn new(no_color: bool, secrets: Secrets) -> Output {
         let terminal = std::io::stderr().is_terminal();
-        Output { color: terminal && !no_color, live: terminal.then(|| Arc::new(Live::default())), secrets }
+        Output {
+            color: terminal && !no_color,
+            live: terminal.then(|| Arc::new(Live::default())),
+            secrets,
+            json_logs: false,
+        }
+    }
+
+    /// The same output writing one JSON object per log line (no colour, no live line): for log collectors.
+    pub(crate) fn with_json_logs(self, json_logs: bool) -> Output {
+        if !json_logs {
+            return self;
+        }
+        Output { color: false, live: None, json_logs, ..self }
     }
 
     /// Output that never colours and has no live line (tests, and before settings are known).
     pub(crate) fn plain(secrets: Secrets) -> Output {
-        Output { color: false, live: None, secrets }
+        Output { color: false, live: None, secrets, json_logs: false }
     }
 
     /// `text` in `style` when colour is on.
@@ -79,8 +115,37 @@ impl Output {
 
     /// Writes one goose log line to stderr. Every line, like every document, is scrubbed of the known
     /// passwords: the types already redact them, this is the last line of defence.
-    #[allow(clippy::print_stderr)] // The CLI's output is its job; goose logs to stderr.
     pub(crate) fn log(&self, line: &str) {
+        self.log_at(Level::Info, line, &[]);
+    }
+
+    /// A warning line (`level: warn` in JSON logs).
+    pub(crate) fn warn(&self, line: &str) {
+        self.log_at(Level::Warn, line, &[]);
+    }
+
+    /// A log line with a level and, in JSON logs, these fields beside the message (`version`, `file`,
+    /// `duration`, `error`...); text logs show the line alone.
+    #[allow(clippy::print_stderr)] // The CLI's output is its job; goose logs to stderr.
+    pub(crate) fn log_at(&self, level: Level, line: &str, fields: &[(&str, serde_json::Value)]) {
+        if self.json_logs {
+            let mut object = serde_json::Map::new();
+            object
+                .insert("time".into(), chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true).into());
+            object.insert("level".into(), level.as_str().into());
+            object.insert("message".into(), self.scrub(line).into_owned().into());
+            for (key, value) in fields {
+                let value = match value {
+                    serde_json::Value::String(text) => self.scrub(text).into_owned().into(),
+                    other => other.clone(),
+                };
+                object.insert((*key).to_owned(), value);
+            }
+            let mut text = serde_json::Value::Object(object).to_string();
+            text.push('\n');
+            let _ = std::io::stderr().lock().write_all(text.as_bytes());
+            return;
+        }
         let stamp = chrono::Local::now().format("%Y/%m/%d %H:%M:%S");
         let mut stderr = std::io::stderr().lock();
         if let Some(live) = &self.live {
@@ -94,6 +159,12 @@ impl Output {
     /// unbuffered and a thousand migrations would otherwise take thousands of writes.
     #[allow(clippy::print_stderr)]
     pub(crate) fn log_lines(&self, lines: &[String]) {
+        if self.json_logs {
+            for line in lines {
+                self.log(line);
+            }
+            return;
+        }
         let stamp = chrono::Local::now().format("%Y/%m/%d %H:%M:%S").to_string();
         let mut text = String::with_capacity(lines.iter().map(|l| l.len() + stamp.len() + 2).sum());
         for line in lines {
@@ -111,6 +182,19 @@ impl Output {
 
     /// Logs an error: one line per line of the message, scrubbed of known secrets.
     pub(crate) fn log_error(&self, prefix: &str, error: &CliError) {
+        if self.json_logs {
+            let text = error.to_string();
+            let mut fields = vec![("error", serde_json::Value::from(text.clone()))];
+            if let Some((file, line)) = error.location() {
+                fields.push(("file", file.into()));
+                if let Some(line) = line {
+                    fields.push(("line", line.into()));
+                }
+            }
+            let first = text.lines().next().unwrap_or_default();
+            self.log_at(Level::Error, &format!("{prefix} {first}"), &fields);
+            return;
+        }
         for line in error.to_string().lines() {
             self.log(&format!("{} {line}", self.paint(Style::Red, prefix)));
         }
@@ -200,7 +284,7 @@ mod tests {
     fn paint_only_with_colour() {
         let plain = Output::plain(Secrets::default());
         assert_eq!(plain.paint(Style::Green, "OK"), "OK");
-        let coloured = Output { color: true, live: None, secrets: Secrets::default() };
+        let coloured = Output { color: true, live: None, secrets: Secrets::default(), json_logs: false };
         assert_eq!(coloured.paint(Style::Green, "OK"), "\x1b[32mOK\x1b[0m");
     }
 }

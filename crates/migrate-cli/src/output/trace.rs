@@ -45,7 +45,12 @@ impl<S: Subscriber> Layer<S> for LogLines {
             Level::INFO => line.text(),
             _ => self.out.paint(Style::Grey, &line.text()),
         };
-        self.out.log(&text);
+        let severity = match level {
+            Level::ERROR => crate::output::Level::Error,
+            Level::WARN => crate::output::Level::Warn,
+            _ => crate::output::Level::Info,
+        };
+        self.out.log_at(severity, &text, &[]);
     }
 }
 

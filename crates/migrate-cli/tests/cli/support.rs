@@ -69,6 +69,12 @@ const AMBIENT: &[&str] = &[
     "PGPASSWORD",
     "PGDATABASE",
     "PGSSLMODE",
+    "MIGRATE_CONFIG",
+    "MIGRATE_ENVIRONMENT",
+    "MIGRATE_SERVICE",
+    "MIGRATE_LOG_FORMAT",
+    "MIGRATE_METRICS_PUSH",
+    "MIGRATE_METRICS_FILE",
 ];
 
 /// Runs `migrate ARGS` in `cwd` with `env` on top of a cleaned environment.
