@@ -356,14 +356,16 @@ fn from_config(
 
 /// `url` with these query parameters added, each percent-encoded.
 fn with_params(url: &str, params: &[(&str, &str)]) -> String {
-    use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    // RFC 3986's unreserved characters stay as they are.
+    const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
     let mut out = url.to_owned();
     for (index, (key, value)) in params.iter().enumerate() {
         let separator = if index == 0 && !url.contains('?') { '?' } else { '&' };
         out.push(separator);
-        out.extend(utf8_percent_encode(key, NON_ALPHANUMERIC));
+        out.extend(utf8_percent_encode(key, COMPONENT));
         out.push('=');
-        out.extend(utf8_percent_encode(value, NON_ALPHANUMERIC));
+        out.extend(utf8_percent_encode(value, COMPONENT));
     }
     out
 }

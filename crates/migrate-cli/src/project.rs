@@ -73,10 +73,12 @@ impl Project {
                 config.environment(&name).map_err(|e| CliError::Usage(e.to_string()))?;
                 Some(name)
             }
-            (None, Some(name)) => return Err(CliError::Usage(format!(
+            (None, Some(name)) => {
+                return Err(CliError::Usage(format!(
                 "environment {name:?} asked for, but there is no {FILE_NAME} (looked in the working directory and the \
                      migrations directory; --config FILE names one)"
-            ))),
+            )))
+            }
             (Some(config), None) => config.default_environment.as_ref().map(|d| d.value.clone()),
             (None, None) => None,
         };
@@ -209,3 +211,6 @@ pub(crate) fn service_from_dir(dir: &str) -> String {
         .unwrap_or("migrate")
         .to_owned()
 }
+
+#[cfg(test)]
+mod tests;
