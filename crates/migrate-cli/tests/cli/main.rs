@@ -42,3 +42,6 @@ mod signals;
 /// Checksums on ClickHouse: verify (one case per kind, partial included), repair, --allow-changed, baseline and
 /// the marks, with goose's own query reading the version table after every command.
 mod clickhouse_history;
+
+/// migrate.toml: environments, protection, password literals refused, JSON logs.
+mod environments;
