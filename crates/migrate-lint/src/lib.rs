@@ -105,7 +105,13 @@ pub const CONFIG_FILE: &str = "migrate.toml";
 
 /// Reads `migrate.toml` from a directory; no file gives the defaults.
 pub fn read_config(dir: &Path) -> Result<LintConfig, LintError> {
-    let path = dir.join(CONFIG_FILE);
+    read_config_file(&dir.join(CONFIG_FILE))
+}
+
+/// Reads the `[lint]` section of this file (a project's `migrate.toml` wherever it is); no file gives the
+/// defaults.
+pub fn read_config_file(path: &Path) -> Result<LintConfig, LintError> {
+    let path = path.to_owned();
     match fs::read_to_string(&path) {
         Ok(text) => Ok(LintConfig::from_toml(&path.display().to_string(), &text)?),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(LintConfig::default()),

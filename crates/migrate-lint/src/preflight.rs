@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use migrate_core::{Migration, MigrationKind, Preflight, PreflightFinding};
 
-use crate::{lint_pending, read_config, Dialect, LintConfig, LintError, LintOptions, Severity, CONFIG_FILE};
+use crate::{lint_pending, read_config_file, Dialect, LintConfig, LintError, LintOptions, Severity, CONFIG_FILE};
 
 /// Lints the pending SQL migrations of a run with this configuration.
 ///
@@ -27,8 +27,8 @@ pub struct LintPreflight {
 #[derive(Debug, Clone)]
 enum ConfigSource {
     Given(Box<LintConfig>),
-    /// `migrate.toml` in this directory, read only when something is pending (a no-op run reads nothing).
-    Directory(PathBuf),
+    /// This `migrate.toml`, read only when something is pending (a no-op run reads nothing).
+    File(PathBuf),
 }
 
 impl LintPreflight {
@@ -40,7 +40,12 @@ impl LintPreflight {
     /// Lint with the `migrate.toml` of this migrations directory (the defaults when it has none), read
     /// when the check runs; a file that cannot be used refuses the run.
     pub fn reading_config(dialect: Option<Dialect>, dir: impl Into<PathBuf>) -> LintPreflight {
-        LintPreflight { dialect, config: ConfigSource::Directory(dir.into()), server_major: None }
+        LintPreflight::reading_config_file(dialect, dir.into().join(CONFIG_FILE))
+    }
+
+    /// Lint with the `[lint]` section of this file (a project's `migrate.toml`), read when the check runs.
+    pub fn reading_config_file(dialect: Option<Dialect>, path: impl Into<PathBuf>) -> LintPreflight {
+        LintPreflight { dialect, config: ConfigSource::File(path.into()), server_major: None }
     }
 
     /// Targets the server the run is connected to: its major version (when the driver knows it, as
@@ -67,9 +72,9 @@ impl Preflight for LintPreflight {
     ) -> Vec<PreflightFinding> {
         let mut config = match &self.config {
             ConfigSource::Given(config) => (**config).clone(),
-            ConfigSource::Directory(dir) => match read_config(dir) {
+            ConfigSource::File(path) => match read_config_file(path) {
                 Ok(config) => config,
-                Err(error) => return vec![config_finding(dir, &error)],
+                Err(error) => return vec![config_finding(path, &error)],
             },
         };
         if let Some(major) = self.server_major {
@@ -105,10 +110,10 @@ impl Preflight for LintPreflight {
 }
 
 /// A `migrate.toml` that cannot be used, as a finding that refuses the run.
-fn config_finding(dir: &std::path::Path, error: &LintError) -> PreflightFinding {
+fn config_finding(path: &std::path::Path, error: &LintError) -> PreflightFinding {
     let (file, line, message) = match error {
         LintError::Config(config) => (config.file.clone(), config.line, config.message.clone()),
-        other => (dir.join(CONFIG_FILE).display().to_string(), 1, other.to_string()),
+        other => (path.display().to_string(), 1, other.to_string()),
     };
     PreflightFinding {
         error: true,

@@ -20,7 +20,11 @@ pub(crate) async fn lint(files: &[String], settings: &Settings, env: &Env, out: 
     let format: Format = settings.lint.format.as_deref().unwrap_or("text").parse().map_err(usage)?;
     let dir = Path::new(&settings.dir);
     let single_file = files.is_empty() && dir.is_file();
-    let mut config = if single_file || !dir.is_dir() { lint::LintConfig::default() } else { lint::read_config(dir)? };
+    let mut config = match &settings.ops.lint_config {
+        Some(project_file) => lint::read_config_file(project_file)?,
+        None if single_file || !dir.is_dir() => lint::LintConfig::default(),
+        None => lint::read_config(dir)?,
+    };
     if let Some(version) = &settings.lint.pg_version {
         config.pg_version = Some(version.clone());
     }
@@ -89,8 +93,12 @@ pub(crate) fn preflight(settings: &Settings, kind: DriverKind, driver: &dyn Driv
         return None;
     }
     // Nothing is read here: the configuration only when something is pending.
-    let check =
-        LintPreflight::reading_config(Some(dialect_of(kind)), &settings.dir).for_server(driver.server_major_version());
+    let dialect = Some(dialect_of(kind));
+    let check = match &settings.ops.lint_config {
+        Some(project_file) => LintPreflight::reading_config_file(dialect, project_file),
+        None => LintPreflight::reading_config(dialect, &settings.dir),
+    }
+    .for_server(driver.server_major_version());
     Some(Arc::new(check))
 }
 
