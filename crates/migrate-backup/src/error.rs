@@ -144,8 +144,8 @@ pub enum BackupError {
         /// The file (removed).
         path: PathBuf,
     },
-    /// The backup did not finish in time; the running program was killed.
-    #[error("{what} did not finish within {}; it was stopped and its partial output removed", format_duration(*timeout))]
+    /// The backup did not finish in time; the running program was killed (and a partial dump removed).
+    #[error("{what} did not finish within {}; it was stopped", format_duration(*timeout))]
     TimedOut {
         /// What was running.
         what: String,
