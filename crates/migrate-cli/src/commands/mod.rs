@@ -1,6 +1,7 @@
 //! One module per command; this one dispatches and holds what several share (connecting, the
 //! migrations directory). No migration logic lives here: planning and running are the library's.
 
+mod backup;
 mod dry_run;
 mod env_cmd;
 mod files;

@@ -5,9 +5,13 @@ use std::process::ExitCode;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use migrate::{migrate, Command, Direction, PlanRequest, RunEvent, RunOptions, StopSignal};
+use std::sync::Arc;
 
+use migrate::{migrate, BeforeRun, Command, Direction, PlanRequest, RunEvent, RunOptions, StopSignal};
+
+use crate::commands::backup::{self, BackupHook};
 use crate::commands::{dry_run, lint, migrations_and_connection, signals};
+use crate::drivers::Target;
 use crate::env::Env;
 use crate::error::CliError;
 use crate::output::json::{self, MigrationDoc, RunDoc};
@@ -99,18 +103,29 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
     };
     let lookup = |name: &str| env.lookup(name);
     let stop = StopSignal::new();
+    let backup = match &settings.database {
+        Some(database) if settings.ops.backup.is_some() => {
+            let target = Target::parse(database.driver, database.dsn(), env)?;
+            BackupHook::for_run(settings, target, driver.server_major_version(), out)
+        }
+        _ => None,
+    };
+    let backup_taken = backup.as_ref().map(BackupHook::taken);
     let options = RunOptions {
         lock: true,
         allow_changed: settings.allow_changed,
         preflight: lint::preflight(settings, kind, driver.as_ref()),
         stop: Some(stop.clone()),
-        before_run: None,
+        before_run: backup.map(|hook| Arc::new(hook) as Arc<dyn BeforeRun>),
     };
     let canceller = driver.canceller();
     let running = migrate(driver.as_mut(), &migrations, &request, &options, &lookup, &mut on_event);
     let outcome = signals::until_done(running, &stop, canceller, &in_transaction, out).await;
     if let Some(ticker) = ticker {
         ticker.abort();
+    }
+    if let (Err(_), Some(taken)) = (&outcome, &backup_taken) {
+        backup::restore_hint(taken, out);
     }
     let outcome = outcome?;
     summary(command, settings, &migrations, &outcome, out);
@@ -124,6 +139,7 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
             migrations: outcome.report.results.iter().map(MigrationDoc::from).collect(),
             failed: None,
             error: None,
+            backup: out.notes().backup,
         };
         out.stdout(&json::render(&document, out.secrets()))?;
     }

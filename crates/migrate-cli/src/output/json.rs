@@ -138,6 +138,9 @@ pub(crate) struct RunDoc {
     pub(crate) migrations: Vec<MigrationDoc>,
     pub(crate) failed: Option<FailedDoc>,
     pub(crate) error: Option<ErrorDoc>,
+    /// The backup taken before the run, when its environment asks for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) backup: Option<serde_json::Value>,
 }
 
 /// A dry run.
@@ -426,6 +429,7 @@ pub(crate) fn failure_document(command: &'static str, error: &CliError, out: &Ou
                     direction: d.as_str(),
                 }),
                 error: Some(error_doc),
+                backup: out.notes().backup,
             },
             out.secrets(),
         ),

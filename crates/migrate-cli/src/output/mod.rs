@@ -72,6 +72,15 @@ pub(crate) struct Output {
     secrets: Secrets,
     /// `--log-format json`: one JSON object per log line instead of goose's text.
     json_logs: bool,
+    /// What a command learned on the way that the closing document reports (the backup taken).
+    notes: Arc<std::sync::Mutex<Notes>>,
+}
+
+/// What the closing JSON document and the metrics report besides the command's own result.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Notes {
+    /// The backup taken before the run, as its JSON report.
+    pub(crate) backup: Option<serde_json::Value>,
 }
 
 impl Output {
@@ -83,6 +92,7 @@ impl Output {
             live: terminal.then(|| Arc::new(Live::default())),
             secrets,
             json_logs: false,
+            notes: Arc::default(),
         }
     }
 
@@ -96,7 +106,7 @@ impl Output {
 
     /// Output that never colours and has no live line (tests, and before settings are known).
     pub(crate) fn plain(secrets: Secrets) -> Output {
-        Output { color: false, live: None, secrets, json_logs: false }
+        Output { color: false, live: None, secrets, json_logs: false, notes: Arc::default() }
     }
 
     /// `text` in `style` when colour is on.
@@ -200,6 +210,18 @@ impl Output {
         }
     }
 
+    /// Notes the backup taken, for the closing document.
+    pub(crate) fn note_backup(&self, backup: serde_json::Value) {
+        if let Ok(mut notes) = self.notes.lock() {
+            notes.backup = Some(backup);
+        }
+    }
+
+    /// What was noted so far.
+    pub(crate) fn notes(&self) -> Notes {
+        self.notes.lock().map(|notes| notes.clone()).unwrap_or_default()
+    }
+
     /// The secrets this output scrubs.
     pub(crate) fn secrets(&self) -> &Secrets {
         &self.secrets
@@ -284,7 +306,8 @@ mod tests {
     fn paint_only_with_colour() {
         let plain = Output::plain(Secrets::default());
         assert_eq!(plain.paint(Style::Green, "OK"), "OK");
-        let coloured = Output { color: true, live: None, secrets: Secrets::default(), json_logs: false };
+        let coloured =
+            Output { color: true, live: None, secrets: Secrets::default(), json_logs: false, notes: Arc::default() };
         assert_eq!(coloured.paint(Style::Green, "OK"), "\x1b[32mOK\x1b[0m");
     }
 }

@@ -45,3 +45,6 @@ mod clickhouse_history;
 
 /// migrate.toml: environments, protection, password literals refused, JSON logs.
 mod environments;
+
+/// Backups before a production run: taken, verified, restorable; a failed one applies nothing.
+mod backups;

@@ -33,6 +33,7 @@ fn run_document() {
         empty,
     };
     let document = RunDoc {
+        backup: None,
         command: "up",
         ok: true,
         dry_run: false,
