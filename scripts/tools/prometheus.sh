@@ -6,13 +6,16 @@
 #   up (default)  install Debian's prometheus and prometheus-pushgateway when missing (root only), then start
 #                 the Pushgateway on 127.0.0.1:9091 and Prometheus on 127.0.0.1:9090, which scrapes the
 #                 Pushgateway every 1s (honor_labels: true) and evaluates deploy/prometheus/migrate-alerts.yml
-#                 every 1s. A no-op when both answer (a changed configuration is reloaded).
+#                 every 1s; and a second Pushgateway on 127.0.0.1:9092 that asks for basic auth (user
+#                 migrate, password `p@ss/w0rd:test`), for the test that pushes with credentials in the URL.
+#                 A no-op when all answer (a changed configuration is reloaded).
 #   check         promtool check rules and promtool test rules on deploy/prometheus/ (offline).
 #   status        what runs, and where.
-#   down          stop both daemons, only if this script started them.
+#   down          stop the daemons, only if this script started them.
 #
 # Environment: MIGRATE_PROMETHEUS_DIR (/tmp/migrate-prometheus: configuration, data, PIDs, logs),
-# PROMETHEUS_PORT (9090), PUSHGATEWAY_PORT (9091), START_TIMEOUT_S (60), STOP_TIMEOUT_S (10).
+# PROMETHEUS_PORT (9090), PUSHGATEWAY_PORT (9091), AUTH_PUSHGATEWAY_PORT (9092), START_TIMEOUT_S (60),
+# STOP_TIMEOUT_S (10).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -21,6 +24,7 @@ RULES_TEST=$ROOT/deploy/prometheus/migrate-alerts.test.yml
 DIR=${MIGRATE_PROMETHEUS_DIR:-/tmp/migrate-prometheus}
 PROMETHEUS_PORT=${PROMETHEUS_PORT:-9090}
 PUSHGATEWAY_PORT=${PUSHGATEWAY_PORT:-9091}
+AUTH_PUSHGATEWAY_PORT=${AUTH_PUSHGATEWAY_PORT:-9092}
 START_TIMEOUT_S=${START_TIMEOUT_S:-60}
 STOP_TIMEOUT_S=${STOP_TIMEOUT_S:-10}
 
@@ -34,6 +38,13 @@ PROM_CONFIG=$DIR/prometheus.yml
 PROM_MARKER="--config.file=$PROM_CONFIG"
 PG_STORE=$DIR/pushgateway.store
 PG_MARKER="--persistence.file=$PG_STORE"
+AUTH_STORE=$DIR/pushgateway-auth.store
+AUTH_MARKER="--persistence.file=$AUTH_STORE"
+AUTH_WEB_CONFIG=$DIR/pushgateway-auth-web.yml
+# A test password, nothing real: bcrypt (cost 4) of `p@ss/w0rd:test`, whose @ / : the URL must percent-encode.
+AUTH_USER=migrate
+AUTH_PASSWORD='p@ss/w0rd:test'
+AUTH_HASH='$2b$04$1OUdi3t5BgSrcCxx7bLiOOwokP8g9.b1xMTaSTcSZvthvicE2CncG'
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
@@ -51,7 +62,8 @@ proc_running() {
   [[ -n "$state" && "$state" != Z && "$state" != X ]]
 }
 read_pid() { if [[ -s "$1" ]]; then cat "$1" 2>/dev/null || true; fi; }
-ready() { curl -fsS --max-time 2 "http://127.0.0.1:$1/-/ready" >/dev/null 2>&1; }
+# ready PORT [USER:PASSWORD]
+ready() { curl -fsS --max-time 2 ${2:+--user "$2"} "http://127.0.0.1:$1/-/ready" >/dev/null 2>&1; }
 port_in_use() { [[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]]; }
 port_owner() { ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'users:.*' | head -n 1 || true; }
 
@@ -104,16 +116,17 @@ EOF
 }
 
 # start NAME PORT PIDFILE MARKER CMD...: starts CMD in the background unless our process runs already.
+# READY_AUTH=USER:PASSWORD for a daemon that asks for basic auth.
 start() {
   local name=$1 port=$2 pidfile=$3 marker=$4 pid deadline t
   shift 4
   t=$(now)
   pid=$(read_pid "$pidfile")
   if [[ -n "$pid" ]] && cmdline_has "$pid" "$marker"; then
-    ready "$port" && { echo "$name: already running (pid $pid) on 127.0.0.1:$port"; return; }
+    ready "$port" "${READY_AUTH:-}" && { echo "$name: already running (pid $pid) on 127.0.0.1:$port"; return; }
     note "$name: pid $pid (ours) runs but does not answer yet; waiting for it"
   else
-    if ready "$port"; then
+    if ready "$port" "${READY_AUTH:-}"; then
       die "$name: 127.0.0.1:$port answers but was not started by this script ($(port_owner "$port")); stop it first"
     fi
     port_in_use "$port" && die "$name: port $port is taken: $(port_owner "$port")"
@@ -122,7 +135,7 @@ start() {
     echo "$pid" >"$pidfile"
   fi
   deadline=$((SECONDS + START_TIMEOUT_S))
-  until ready "$port"; do
+  until ready "$port" "${READY_AUTH:-}"; do
     if ! proc_running "$pid" || ((SECONDS >= deadline)); then
       echo "---- $DIR/$name.log" >&2; tail -n 25 "$DIR/$name.log" >&2 || true
       proc_running "$pid" && die "$name (pid $pid) did not answer on 127.0.0.1:$port within ${START_TIMEOUT_S}s"
@@ -151,6 +164,10 @@ up() {
   start pushgateway "$PUSHGATEWAY_PORT" "$DIR/pushgateway.pid" "$PG_MARKER" \
     "$PUSHGATEWAY_BIN" "--web.listen-address=127.0.0.1:$PUSHGATEWAY_PORT" "$PG_MARKER" \
     --persistence.interval=5m
+  printf 'basic_auth_users:\n  %s: %s\n' "$AUTH_USER" "$AUTH_HASH" >"$AUTH_WEB_CONFIG"
+  READY_AUTH="$AUTH_USER:$AUTH_PASSWORD" start pushgateway-auth "$AUTH_PUSHGATEWAY_PORT" "$DIR/pushgateway-auth.pid" \
+    "$AUTH_MARKER" "$PUSHGATEWAY_BIN" "--web.listen-address=127.0.0.1:$AUTH_PUSHGATEWAY_PORT" "$AUTH_MARKER" \
+    "--web.config.file=$AUTH_WEB_CONFIG"
   pid=$(read_pid "$DIR/prometheus.pid")
   if [[ $changed == 1 && -n "$pid" ]] && cmdline_has "$pid" "$PROM_MARKER"; then
     # Another checkout's rules path, or new ports: SIGHUP makes Prometheus read its configuration again.
@@ -188,11 +205,12 @@ stop() { # stop NAME PIDFILE MARKER
 }
 
 status() {
-  local name port
-  for name in pushgateway prometheus; do
-    port=$PUSHGATEWAY_PORT
+  local name port auth
+  for name in pushgateway pushgateway-auth prometheus; do
+    port=$PUSHGATEWAY_PORT auth=
     [[ $name == prometheus ]] && port=$PROMETHEUS_PORT
-    if ready "$port"; then
+    [[ $name == pushgateway-auth ]] && port=$AUTH_PUSHGATEWAY_PORT auth="$AUTH_USER:$AUTH_PASSWORD"
+    if ready "$port" "$auth"; then
       echo "$name: up on 127.0.0.1:$port (pid $(read_pid "$DIR/$name.pid"))"
     else
       echo "$name: down on 127.0.0.1:$port"
@@ -215,7 +233,8 @@ case "$cmd" in
   up) up ;;
   check) check ;;
   status) status ;;
-  down) take_lock; stop prometheus "$DIR/prometheus.pid" "$PROM_MARKER"; stop pushgateway "$DIR/pushgateway.pid" "$PG_MARKER" ;;
+  down) take_lock; stop prometheus "$DIR/prometheus.pid" "$PROM_MARKER"; stop pushgateway "$DIR/pushgateway.pid" "$PG_MARKER"
+    stop pushgateway-auth "$DIR/pushgateway-auth.pid" "$AUTH_MARKER" ;;
   -h | --help | help) usage ;;
   *) usage >&2; exit 2 ;;
 esac
