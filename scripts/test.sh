@@ -5,6 +5,8 @@
 #
 # Servers (scripts/servers.sh, idempotent, quick when already up): PostgreSQL 127.0.0.1:5432, ClickHouse
 # 127.0.0.1:8123, and the 2-node ClickHouse cluster `test_cluster` (a 18123, b 28123, ZooKeeper 22181).
+# scripts/tools/prometheus.sh up: Pushgateway 127.0.0.1:9091 (and :9092 with basic auth), Prometheus :9090, for
+# migrate-metrics' tests (their defaults; MIGRATE_TEST_PUSHGATEWAY_URL etc. override them, docs/metrics.md).
 # Environment for the tests (each only if not already set):
 #   MIGRATE_TEST_PG_URL          postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 #   MIGRATE_TEST_CH_URL          http://127.0.0.1:8123/
@@ -22,6 +24,7 @@ cd "$ROOT"
 
 "$ROOT/scripts/servers.sh" up
 "$ROOT/scripts/servers.sh" cluster-up
+"$ROOT/scripts/tools/prometheus.sh" up
 
 export MIGRATE_TEST_PG_URL=${MIGRATE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 export MIGRATE_TEST_CH_URL=${MIGRATE_TEST_CH_URL:-http://127.0.0.1:8123/}
