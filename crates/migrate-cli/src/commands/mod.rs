@@ -7,6 +7,7 @@ mod env_cmd;
 mod files;
 mod lint;
 mod mark;
+mod metrics;
 mod protect;
 mod repair;
 mod run;
@@ -30,14 +31,19 @@ use crate::settings::{Command, Settings};
 /// Runs the command, bounded by `-timeout` when given.
 pub(crate) async fn execute(settings: &Settings, env: &Env, out: &Output) -> Result<ExitCode, CliError> {
     protect::confirm(settings, out)?;
+    let started = std::time::Instant::now();
     let command = dispatch(settings, env, out);
-    match settings.timeout {
+    let result = match settings.timeout {
         // wait bounds itself, and reports the last connection error when it gives up.
         Some(timeout) if settings.command != Command::Wait => {
-            tokio::time::timeout(timeout, command).await.map_err(|_| CliError::Timeout(timeout))?
+            tokio::time::timeout(timeout, command).await.map_err(|_| CliError::Timeout(timeout)).and_then(|r| r)
         }
         _ => command.await,
+    };
+    if matches!(settings.command, Command::Migrate(_)) && !settings.dry_run && metrics::wanted(settings) {
+        metrics::publish(settings, env, started.elapsed(), result.is_err(), out).await;
     }
+    result
 }
 
 async fn dispatch(settings: &Settings, env: &Env, out: &Output) -> Result<ExitCode, CliError> {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use migrate::{migrate, BeforeRun, Command, Direction, PlanRequest, RunEvent, RunOptions, StopSignal};
 
 use crate::commands::backup::{self, BackupHook};
-use crate::commands::{dry_run, lint, migrations_and_connection, signals};
+use crate::commands::{dry_run, lint, metrics, migrations_and_connection, signals};
 use crate::drivers::Target;
 use crate::env::Env;
 use crate::error::CliError;
@@ -126,6 +126,9 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
     }
     if let (Err(_), Some(taken)) = (&outcome, &backup_taken) {
         backup::restore_hint(taken, out);
+    }
+    if metrics::wanted(settings) && !settings.no_versioning {
+        metrics::read_state(driver.as_mut(), &migrations, out).await;
     }
     let outcome = outcome?;
     summary(command, settings, &migrations, &outcome, out);

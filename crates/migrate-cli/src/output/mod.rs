@@ -81,6 +81,8 @@ pub(crate) struct Output {
 pub(crate) struct Notes {
     /// The backup taken before the run, as its JSON report.
     pub(crate) backup: Option<serde_json::Value>,
+    /// The version and the number of pending migrations after the run, when they were read.
+    pub(crate) state: Option<(i64, u64)>,
 }
 
 impl Output {
@@ -214,6 +216,13 @@ impl Output {
     pub(crate) fn note_backup(&self, backup: serde_json::Value) {
         if let Ok(mut notes) = self.notes.lock() {
             notes.backup = Some(backup);
+        }
+    }
+
+    /// Notes the database's state after the run, for the metrics.
+    pub(crate) fn note_state(&self, version: i64, pending: u64) {
+        if let Ok(mut notes) = self.notes.lock() {
+            notes.state = Some((version, pending));
         }
     }
 

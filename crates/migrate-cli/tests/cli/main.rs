@@ -48,3 +48,6 @@ mod environments;
 
 /// Backups before a production run: taken, verified, restorable; a failed one applies nothing.
 mod backups;
+
+/// Metrics pushed to the real Pushgateway, the alert evaluated by the real Prometheus.
+mod metrics;
