@@ -23,6 +23,9 @@ mod clickhouse_cluster;
 /// The library: `migrate::up`, the Migrator's commands, embedded and code migrations, the test helpers.
 mod library;
 
+/// Migrator::with_metrics through the metrics facade.
+mod library_metrics;
+
 /// Checksums beside goose's table: an edited applied migration stops the run; adoption of goose's history.
 mod checksums;
 

@@ -155,6 +155,11 @@ pub use migrate_clickhouse as clickhouse;
 #[cfg(feature = "lint")]
 pub use migrate_lint as lint;
 
+/// The metrics of a run (Prometheus text, a Pushgateway push, a textfile, the `metrics` facade), as
+/// [`Migrator::with_metrics`] records them.
+#[cfg(feature = "metrics")]
+pub use migrate_metrics as metrics;
+
 /// The sqlx (0.9) this crate is built with: its `PgPool`, `PgConnection` and `PgConnectOptions` are the
 /// ones [`Database`] accepts. A service on another sqlx version opens the migration connection with this
 /// one (see "sqlx version" in the crate documentation).
