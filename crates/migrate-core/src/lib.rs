@@ -63,8 +63,8 @@ pub use crate::history::{
 pub use crate::history_write::{mark, repair, HistoryWriteError};
 pub use crate::marks::{plan_marks, Mark, MarkError};
 pub use crate::parser::{
-    parse, parse_direction, parse_direction_verbatim, DirectionParse, ParseError, ParseErrorKind, ParseWarning,
-    ParseWarningKind, ParsedMigration, Statement,
+    expand_variables, parse, parse_direction, parse_direction_verbatim, DirectionParse, ParseError, ParseErrorKind,
+    ParseWarning, ParseWarningKind, ParsedMigration, Statement,
 };
 pub use crate::plan::{
     current_version, plan, replan, status, AppliedAt, Command, Plan, PlanError, PlanRequest, PlanStep, StatusEntry,

@@ -11,6 +11,8 @@ use migrate_backup::{take_backup, BackupContext, BackupMethod, BackupReport, Bac
 use migrate_config::{BackupConfig, BackupMethodConfig, BackupMode};
 
 use crate::drivers::Target;
+use crate::env::Env;
+use crate::error::CliError;
 use crate::output::{Level, Output};
 use crate::settings::Settings;
 
@@ -27,15 +29,36 @@ pub(crate) struct BackupHook {
 }
 
 impl BackupHook {
-    /// The hook for this run, when its environment has a backup.
+    /// The hook for this run, when its environment has a backup; `${NAME}` in its path and command is
+    /// expanded from the environment (ENVSUB's grammar, e.g. `${MIGRATE_BACKUP_DIR:-/backups}`).
     pub(crate) fn for_run(
         settings: &Settings,
+        env: &Env,
         target: Target,
         server_major: Option<u32>,
         out: &Output,
-    ) -> Option<BackupHook> {
-        let config = settings.ops.backup.clone()?;
-        Some(BackupHook {
+    ) -> Result<Option<BackupHook>, CliError> {
+        let Some(mut config) = settings.ops.backup.clone() else { return Ok(None) };
+        let lookup = |name: &str| env.lookup(name);
+        let file = settings.ops.config.as_ref().map_or_else(String::new, |p| p.display().to_string());
+        let environment = settings.ops.environment.as_deref().unwrap_or_default();
+        let line = config.line;
+        let expand = |text: &str| {
+            migrate::expand_variables(text, &lookup).map_err(|error| {
+                CliError::Usage(format!("{file}:{line}: the backup of environment {environment}: {error}"))
+            })
+        };
+        config.method = match &config.method {
+            BackupMethodConfig::PgDump { path, pg_dump } => BackupMethodConfig::PgDump {
+                path: expand(path)?,
+                pg_dump: pg_dump.as_ref().map(|p| expand(&p.display().to_string()).map(Into::into)).transpose()?,
+            },
+            BackupMethodConfig::Command { argv, restore } => BackupMethodConfig::Command {
+                argv: argv.iter().map(|a| expand(a)).collect::<Result<_, _>>()?,
+                restore: restore.as_ref().map(|r| r.iter().map(|a| expand(a)).collect::<Result<_, _>>()).transpose()?,
+            },
+        };
+        Ok(Some(BackupHook {
             config,
             target,
             server_major,
@@ -43,7 +66,7 @@ impl BackupHook {
             environment: settings.ops.environment.clone().unwrap_or_default(),
             out: out.clone(),
             taken: Arc::default(),
-        })
+        }))
     }
 
     /// Where the backup taken by this run is kept (shared with the hook once it is in the run).

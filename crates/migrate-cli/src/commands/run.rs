@@ -106,7 +106,7 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
     let backup = match &settings.database {
         Some(database) if settings.ops.backup.is_some() => {
             let target = Target::parse(database.driver, database.dsn(), env)?;
-            BackupHook::for_run(settings, target, driver.server_major_version(), out)
+            BackupHook::for_run(settings, env, target, driver.server_major_version(), out)?
         }
         _ => None,
     };

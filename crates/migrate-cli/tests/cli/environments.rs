@@ -162,3 +162,56 @@ async fn on_a_terminal_a_protected_environment_asks_for_its_name() {
     assert_eq!(db.versions().await.len(), applied - 1, "{text}");
     db.drop_db().await;
 }
+
+/// `examples/migrate.toml`: the users' three environments, each database named by its pattern, prod
+/// protected and backed up.
+#[tokio::test]
+async fn the_example_project_file_runs_all_three_environments() {
+    use crate::support::admin_exec;
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/migrate.toml");
+    let config = config.to_str().unwrap();
+    // The names the file's patterns give (notes_dev, notes_release, notes): only this test uses them.
+    let names = ["notes_dev", "notes_release", "notes"];
+    for name in names {
+        admin_exec(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+        admin_exec(&format!("CREATE DATABASE {name}")).await;
+    }
+    let cwd = TempDir::new("example_project");
+    let backups = TempDir::new("example_backups");
+    let env = [
+        ("POSTGRES_HOST", "127.0.0.1"),
+        ("POSTGRES_PORT", "5432"),
+        ("POSTGRES_USER", "postgres"),
+        ("POSTGRES_PASSWORD", "unused-with-trust"),
+        ("MIGRATE_BACKUP_DIR", backups.path()),
+    ];
+    // dev is the default environment.
+    let dev = migrate_in(&cwd.0, &["up", "--config", config], &env).expect(0);
+    assert!(dev.stderr.contains("/notes_dev?sslmode=disable (from environment dev in "), "{}", dev.stderr);
+    migrate_in(&cwd.0, &["up", "--config", config, "--environment", "staging"], &env).expect(0);
+    let prod = migrate_in(&cwd.0, &["up", "--config", config, "--environment", "prod"], &env).expect(0);
+    assert!(prod.stderr.contains("/notes?sslmode=disable (from environment prod in "), "{}", prod.stderr);
+    let dumps: Vec<_> =
+        std::fs::read_dir(&backups.0).unwrap().filter_map(|e| e.ok()?.file_name().into_string().ok()).collect();
+    assert!(dumps.len() == 1 && dumps[0].starts_with("notes_") && dumps[0].ends_with(".dump"), "{dumps:?}");
+    for name in names {
+        let db = TestDb { name: name.to_owned() };
+        assert_eq!(db.versions().await, ["1", "2"], "{name}");
+    }
+    migrate_in(&cwd.0, &["down", "--config", config, "--environment", "prod"], &env).expect(2);
+    migrate_in(&cwd.0, &["down", "--config", config, "--environment", "staging"], &env).expect(0);
+    let shown = migrate_in(&cwd.0, &["env", "--config", config, "--environment", "prod"], &env).expect(0);
+    assert!(shown.stdout.contains("MIGRATE_PROTECTED=\"true\"\n"), "{}", shown.stdout);
+    assert!(
+        shown.stdout.contains(
+            "MIGRATE_BACKUP=\"required: pg_dump to ${MIGRATE_BACKUP_DIR:-/backups}/{database}_{timestamp}.dump\"\n"
+        ),
+        "{}",
+        shown.stdout
+    );
+    assert!(shown.stdout.contains("MIGRATE_SERVICE=\"notes-service\"\n"), "{}", shown.stdout);
+    assert!(!shown.stdout.contains("unused-with-trust"), "{}", shown.stdout);
+    for name in names {
+        admin_exec(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+    }
+}

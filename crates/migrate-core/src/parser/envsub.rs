@@ -29,6 +29,27 @@ impl From<String> for ExpandError {
     }
 }
 
+/// Expands ENVSUB's grammar in any text (a backup path in `migrate.toml`, say), as migration files do:
+/// `$NAME`, `${NAME}`, `${NAME:-default}`, `${NAME?message}`... An unset variable expands to the empty
+/// string; the error says what is wrong (a syntax error, or the `${NAME?message}` of an unset variable).
+///
+/// ```
+/// let lookup = |name: &str| (name == "BACKUP_DIR").then(|| "/backups".to_string());
+/// assert_eq!(migrate_core::expand_variables("${BACKUP_DIR}/x.dump", &lookup).unwrap(), "/backups/x.dump");
+/// assert_eq!(migrate_core::expand_variables("${MISSING:-/tmp}/x", &lookup).unwrap(), "/tmp/x");
+/// assert!(migrate_core::expand_variables("${MISSING?set MISSING}", &lookup).is_err());
+/// ```
+pub fn expand_variables(text: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+    text.lines()
+        .map(|line| match expand(line, lookup) {
+            Ok(expanded) => Ok(expanded.into_owned()),
+            Err(ExpandError::Message(message)) => Err(message),
+            Err(ExpandError::TooDeep) => Err(format!("expansions nest deeper than {MAX_NESTING} levels")),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(|lines| lines.join("\n"))
+}
+
 /// Expands one line. The whole line is parsed before anything is evaluated, as goose does.
 pub(crate) fn expand<'l>(line: &'l str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Cow<'l, str>, ExpandError> {
     if !line.contains('$') {

@@ -10,6 +10,7 @@
 
 mod annotation;
 mod envsub;
+pub use envsub::expand_variables;
 
 use std::borrow::Cow;
 use std::fmt;
