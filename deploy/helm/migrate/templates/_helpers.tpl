@@ -133,8 +133,12 @@ helm.sh/hook-delete-policy: {{ $job.helmHooks.deletePolicy }}
 {{- end }}
 {{- end -}}
 
-{{/* Variables for the planned features (placeholders: migrate 0.1 does not read them). */}}
+{{/* The project file, its environment, the backup directory and the metrics push (docs/environments.md). */}}
 {{- define "migrate.featureEnv" -}}
+{{- with .Values.config }}
+- name: MIGRATE_CONFIG
+  value: {{ . | quote }}
+{{- end }}
 {{- with .Values.environment }}
 - name: MIGRATE_ENVIRONMENT
   value: {{ . | quote }}
