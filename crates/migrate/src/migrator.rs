@@ -513,6 +513,37 @@ async fn read_state(session: &mut Session) -> Result<State, Error> {
     Ok((Some(rows), progress))
 }
 
+/// Records a command's metrics, with the version and pending count read back (best-effort).
+#[cfg(feature = "metrics")]
+async fn record_metrics(
+    labels: &MetricsLabels,
+    driver: &mut dyn migrate_core::Driver,
+    migrations: &[Migration],
+    duration: Duration,
+    failed: bool,
+) {
+    let state = match driver.list_applied().await {
+        Ok(Some(rows)) => {
+            let pending = migrate_core::status(migrations, Some(&rows), &[])
+                .iter()
+                .filter(|e| matches!(e.state, StatusState::Pending | StatusState::Partial { .. }))
+                .count();
+            Some((current_version(&rows).unwrap_or(0), u64::try_from(pending).unwrap_or(u64::MAX)))
+        }
+        _ => None,
+    };
+    migrate_metrics::record(&migrate_metrics::RunMetrics {
+        service: labels.service.clone(),
+        database: labels.database.clone(),
+        environment: None,
+        duration,
+        failed,
+        version: state.map(|(version, _)| version),
+        pending: state.map(|(_, pending)| pending),
+        finished_at: std::time::SystemTime::now(),
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -553,35 +584,4 @@ mod tests {
         let report = Report { results: Vec::new(), version_before: 7 };
         assert_eq!(report.to_string(), "no migrations to run; the database is at version 7");
     }
-}
-
-/// Records a command's metrics, with the version and pending count read back (best-effort).
-#[cfg(feature = "metrics")]
-async fn record_metrics(
-    labels: &MetricsLabels,
-    driver: &mut dyn migrate_core::Driver,
-    migrations: &[Migration],
-    duration: Duration,
-    failed: bool,
-) {
-    let state = match driver.list_applied().await {
-        Ok(Some(rows)) => {
-            let pending = migrate_core::status(migrations, Some(&rows), &[])
-                .iter()
-                .filter(|e| matches!(e.state, StatusState::Pending | StatusState::Partial { .. }))
-                .count();
-            Some((current_version(&rows).unwrap_or(0), u64::try_from(pending).unwrap_or(u64::MAX)))
-        }
-        _ => None,
-    };
-    migrate_metrics::record(&migrate_metrics::RunMetrics {
-        service: labels.service.clone(),
-        database: labels.database.clone(),
-        environment: None,
-        duration,
-        failed,
-        version: state.map(|(version, _)| version),
-        pending: state.map(|(_, pending)| pending),
-        finished_at: std::time::SystemTime::now(),
-    });
 }

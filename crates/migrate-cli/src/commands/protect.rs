@@ -9,12 +9,13 @@ use crate::settings::{Command, Settings};
 
 /// Whether `command` undoes or rewrites what a protected environment holds.
 fn is_destructive(command: &Command) -> bool {
-    match command {
-        Command::Migrate(migrate::Command::Down | migrate::Command::DownTo(_)) => true,
-        Command::Migrate(migrate::Command::Redo | migrate::Command::Reset) => true,
-        Command::Mark(_) | Command::Repair { .. } => true,
-        _ => false,
-    }
+    matches!(
+        command,
+        Command::Migrate(
+            migrate::Command::Down | migrate::Command::DownTo(_) | migrate::Command::Redo | migrate::Command::Reset
+        ) | Command::Mark(_)
+            | Command::Repair { .. }
+    )
 }
 
 /// Refuses a destructive command on a protected environment unless it is confirmed; a dry run needs no
