@@ -5,8 +5,9 @@
 # ---- helpers ------------------------------------------------------------------------------------------
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
-die() { echo "servers.sh: error: $*" >&2; exit 1; }
-note() { echo "servers.sh: $*" >&2; }
+# SCRIPT_NAME: who speaks in messages (scripts/tools/prometheus.sh sources these helpers too).
+die() { echo "${SCRIPT_NAME:-servers.sh}: error: $*" >&2; exit 1; }
+note() { echo "${SCRIPT_NAME:-servers.sh}: $*" >&2; }
 
 # Every server started below must not inherit fd 9, the lock of this script: it would hold the lock for as
 # long as it runs, and the next invocation would wait for it in vain. `nolock CMD...` runs CMD without it.
@@ -16,8 +17,8 @@ take_lock() {
   mkdir -p "$RUN_DIR"
   exec 9>"$RUN_DIR/lock"
   if ! flock -n 9; then
-    note "waiting for another servers.sh to finish (lock $RUN_DIR/lock)"
-    flock -w 300 9 || die "another servers.sh held $RUN_DIR/lock for 300 s"
+    note "waiting for another ${SCRIPT_NAME:-servers.sh} to finish (lock $RUN_DIR/lock)"
+    flock -w 300 9 || die "another ${SCRIPT_NAME:-servers.sh} held $RUN_DIR/lock for 300 s"
   fi
 }
 

@@ -46,52 +46,26 @@ AUTH_USER=migrate
 AUTH_PASSWORD='p@ss/w0rd:test'
 AUTH_HASH='$2b$04$1OUdi3t5BgSrcCxx7bLiOOwokP8g9.b1xMTaSTcSZvthvicE2CncG'
 
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
-die() { echo "prometheus.sh: error: $*" >&2; exit 1; }
-note() { echo "prometheus.sh: $*" >&2; }
+# The helpers the servers share (messages, the run lock, apt, PIDs, stop_pid), speaking as this script.
+SCRIPT_NAME=prometheus.sh
+RUN_DIR=$DIR
+IS_ROOT=0
+[[ $(id -u) == 0 ]] && IS_ROOT=1
+# shellcheck source=../servers/common.sh
+source "$ROOT/scripts/servers/common.sh"
 
-cmdline_has() {
-  [[ "$1" =~ ^[0-9]+$ && -r "/proc/$1/cmdline" ]] || return 1
-  [[ "$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null)" == *"$2"* ]]
-}
-# Alive and not a zombie (a dead child stays a zombie until this script exits).
-proc_running() {
-  local state
-  state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
-  [[ -n "$state" && "$state" != Z && "$state" != X ]]
-}
-read_pid() { if [[ -s "$1" ]]; then cat "$1" 2>/dev/null || true; fi; }
 # ready PORT [USER:PASSWORD]
 ready() { curl -fsS --max-time 2 ${2:+--user "$2"} "http://127.0.0.1:$1/-/ready" >/dev/null 2>&1; }
-port_in_use() { [[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]]; }
-port_owner() { ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'users:.*' | head -n 1 || true; }
-
-take_lock() {
-  mkdir -p "$DIR"
-  exec 9>"$DIR/lock"
-  flock -w 120 9 || die "another prometheus.sh held $DIR/lock for 120 s"
-}
 
 install() {
-  local pkgs=() log=$DIR/apt.log
+  local pkgs=()
   [[ -x $PROMETHEUS_BIN && -x $PROMTOOL_BIN ]] || pkgs+=(prometheus)
   [[ -x $PUSHGATEWAY_BIN ]] || pkgs+=(prometheus-pushgateway)
   command -v curl >/dev/null || pkgs+=(curl ca-certificates)
   command -v ss >/dev/null || pkgs+=(iproute2)
-  ((${#pkgs[@]} == 0)) && return 0
-  [[ $(id -u) == 0 ]] || die "must be root to install: ${pkgs[*]}"
-  local t
-  t=$(now)
-  note "apt-get update"
-  apt-get update -qq -o DPkg::Lock::Timeout=300 >"$log" 2>&1 9>&- || { tail -n 20 "$log" >&2; die "apt-get update failed"; }
-  note "apt-get install ${pkgs[*]}"
   # The packages' init scripts must not start the daemons with Debian's configuration (port 9090 would be
-  # taken by a Prometheus that loads no rules of ours): RUNLEVEL=1 makes invoke-rc.d start nothing.
-  DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 apt-get install -y -q --no-install-recommends \
-    -o DPkg::Lock::Timeout=300 "${pkgs[@]}" >>"$log" 2>&1 </dev/null 9>&- ||
-    { tail -n 30 "$log" >&2; die "apt-get install ${pkgs[*]} failed (log: $log)"; }
-  note "installed ${pkgs[*]} in $(since "$t")s"
+  # taken by a Prometheus that loads no rules of ours): with RUNLEVEL=1 invoke-rc.d starts nothing.
+  ((${#pkgs[@]} == 0)) || RUNLEVEL=1 apt_install "${pkgs[@]}"
 }
 
 write_config() { # writes $PROM_CONFIG; returns 0 when it changed
@@ -181,27 +155,15 @@ up() {
 }
 
 stop() { # stop NAME PIDFILE MARKER
-  local name=$1 pidfile=$2 marker=$3 pid deadline t
+  local name=$1 pidfile=$2 marker=$3 pid
   pid=$(read_pid "$pidfile")
   if [[ -z "$pid" ]] || ! cmdline_has "$pid" "$marker"; then
     echo "$name: not running (not started by this script)"
     rm -f "$pidfile"
     return
   fi
-  t=$(now)
-  kill -TERM "$pid" 2>/dev/null || true
-  deadline=$((SECONDS + STOP_TIMEOUT_S))
-  while cmdline_has "$pid" "$marker"; do
-    if ((SECONDS >= deadline)); then
-      note "$name: still running ${STOP_TIMEOUT_S}s after SIGTERM, sending SIGKILL to $pid"
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 0.2
-      break
-    fi
-    sleep 0.05
-  done
+  stop_pid "$name" "$pid" "$marker"
   rm -f "$pidfile"
-  echo "$name: stopped (pid $pid) in $(since "$t")s"
 }
 
 status() {

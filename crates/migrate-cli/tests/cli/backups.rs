@@ -144,7 +144,7 @@ async fn a_backup_command_runs_without_a_shell() {
     let dir = project(
         &db,
         &format!(
-            "command = [\"sh\", \"-c\", \"echo $MIGRATE_BACKUP_DATABASE {{environment}} > {}; echo s3://bucket/{{database}}\"]\n\
+            "command = [\"sh\", \"-c\", \"echo $$MIGRATE_BACKUP_DATABASE {{environment}} > {}; echo s3://bucket/{{database}}\"]\n\
              restore_command = [\"restore-tool\", \"s3://bucket/{{database}}\"]",
             marker.display()
         ),
