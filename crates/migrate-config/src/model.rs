@@ -111,7 +111,7 @@ pub struct DatabaseConfig {
     pub user: Setting<String>,
     /// Where the password comes from.
     pub password: Option<PasswordSource>,
-    /// The database name; `{base}`, `{service}` and `{environment}` are expanded by [`crate::expand_name`].
+    /// The database name; `{base}`, `{service}` and `{environment}` are expanded by [`ProjectConfig::expand_name`](crate::ProjectConfig::expand_name).
     /// With a URL it replaces the URL's database.
     pub name: Setting<String>,
     /// Extra URL parameters (`params = { sslmode = "require" }`), in order.
