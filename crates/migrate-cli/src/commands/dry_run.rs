@@ -85,6 +85,17 @@ pub(crate) async fn show(
             let _ = writeln!(text, "-- the migration lock is taken before the first step and released after the last");
         }
     }
+    if let (Some(backup), true) = (&settings.ops.backup, count > 0) {
+        let mode = match backup.mode {
+            migrate_config::BackupMode::Required => "required: nothing runs unless it succeeds",
+            migrate_config::BackupMode::Optional => "optional",
+        };
+        let what = match &backup.method {
+            migrate_config::BackupMethodConfig::PgDump { path, .. } => format!("pg_dump to {path}"),
+            migrate_config::BackupMethodConfig::Command { argv, .. } => argv.join(" "),
+        };
+        let _ = writeln!(text, "-- a backup is taken under the lock before the first step ({mode}): {what}");
+    }
     for warning in plan.warnings() {
         let _ = writeln!(text, "-- warning: {warning}");
     }

@@ -96,6 +96,13 @@ async fn a_backup_is_taken_before_a_run_that_changes_something_and_restores() {
 async fn a_failed_required_backup_applies_nothing() {
     let db = TestDb::new("backup_fails").await;
     let dir = project(&db, "mode = \"required\"\npath = \"/nonexistent-volume/{database}_{timestamp}.dump\"");
+    // A dry run says the backup would be taken, and takes none.
+    let plan = migrate_in(&dir.0, &["up", "--environment", "prod", "--dry-run"], PROD).expect(0);
+    assert!(
+        plan.stdout.contains("-- a backup is taken under the lock before the first step (required: nothing runs unless it succeeds): pg_dump to /nonexistent-volume/{database}_{timestamp}.dump\n"),
+        "{}",
+        plan.stdout
+    );
     let run = migrate_in(&dir.0, &["up", "--environment", "prod"], PROD).expect(1);
     assert!(
         run.stderr
