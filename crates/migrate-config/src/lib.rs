@@ -47,7 +47,7 @@ use std::path::PathBuf;
 pub use crate::error::ConfigError;
 pub use crate::model::{
     BackupConfig, BackupMethodConfig, BackupMode, DatabaseConfig, Environment, Located, MetricsConfig, PasswordSource,
-    ProjectConfig, Setting,
+    ProjectConfig, Service, Setting, Tenants,
 };
 
 /// The file's name, looked for in the working directory, then in the migrations directory.
@@ -97,6 +97,19 @@ impl ProjectConfig {
         environment: &str,
         service: Option<&str>,
     ) -> Result<String, ConfigError> {
+        let base = self.database_base.as_ref().map(|b| b.value.as_str());
+        self.expand_name_with_base(pattern, line, environment, service, base)
+    }
+
+    /// [`ProjectConfig::expand_name`] with `{base}` given (a service's own `database_base`).
+    pub fn expand_name_with_base(
+        &self,
+        pattern: &str,
+        line: usize,
+        environment: &str,
+        service: Option<&str>,
+        base: Option<&str>,
+    ) -> Result<String, ConfigError> {
         let error = |message: String| ConfigError::Invalid { path: self.path.clone(), line, message };
         let mut out = String::with_capacity(pattern.len() + 16);
         let mut rest = pattern;
@@ -105,8 +118,8 @@ impl ProjectConfig {
             let after = &rest[open + 1..];
             let close = after.find('}').ok_or_else(|| error(format!("{pattern:?}: a {{ without its }}")))?;
             let value = match &after[..close] {
-                "base" => self.database_base.as_ref().map(|b| b.value.as_str()).ok_or_else(|| {
-                    error("{base} needs database_base = \"...\" at the top of migrate.toml".to_owned())
+                "base" => base.ok_or_else(|| {
+                    error("{base} needs database_base = \"...\" at the top of migrate.toml (or in the service)".to_owned())
                 })?,
                 "service" => service.ok_or_else(|| error("{service} needs service = \"...\"".to_owned()))?,
                 "environment" => environment,

@@ -40,6 +40,44 @@ pub struct ProjectConfig {
     pub has_lint: bool,
     /// The environments, by name.
     pub environments: BTreeMap<String, Environment>,
+    /// A workspace's services, by name (`[services.NAME]`), for `status --all` and `up --all`.
+    pub services: BTreeMap<String, Service>,
+}
+
+/// One `[services.NAME]` of a workspace file: a service's migrations and its databases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    /// Its name.
+    pub name: String,
+    /// The line of its table.
+    pub line: usize,
+    /// Its migrations directory (relative to the file's directory when relative).
+    pub dir: Located<PathBuf>,
+    /// Its version table, over the top-level one.
+    pub table: Option<Located<String>>,
+    /// Its driver, over the top-level one.
+    pub driver: Option<Located<String>>,
+    /// What `{base}` stands for in its database names (default: the top-level one).
+    pub database_base: Option<Located<String>>,
+    /// Its own environment tables: each replaces the top-level table of the same name for this service.
+    pub environments: BTreeMap<String, Environment>,
+    /// The tenant databases each of its environments expands into.
+    pub tenants: Option<Tenants>,
+}
+
+/// Where a service's tenant databases are listed; each tenant is the environment's database with its name
+/// replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tenants {
+    /// Named in the file.
+    Databases(Vec<String>),
+    /// One name per line of this file (`#` comments and blank lines skipped).
+    File(PathBuf),
+    /// The first column of this SQL query, run against the environment's database (PostgreSQL), e.g.
+    /// `SELECT datname FROM pg_database WHERE datname LIKE 'tenant_%'`.
+    Query(String),
+    /// One name per line of this program's output, run without a shell.
+    Command(Vec<String>),
 }
 
 /// Where a run's metrics go.

@@ -8,9 +8,9 @@ use toml::Spanned;
 use crate::error::{line_of, ConfigError};
 use crate::model::{
     BackupConfig, BackupMethodConfig, BackupMode, DatabaseConfig, Environment, Located, MetricsConfig, PasswordSource,
-    ProjectConfig, Setting,
+    ProjectConfig, Service, Setting, Tenants,
 };
-use crate::raw::{RawBackup, RawDatabase, RawEnvironment, RawMetrics, RawProject};
+use crate::raw::{RawBackup, RawDatabase, RawEnvironment, RawMetrics, RawProject, RawService};
 
 /// Reads the text of a `migrate.toml`; `path` names it in messages and anchors its relative paths.
 pub(crate) fn parse(path: &Path, text: &str) -> Result<ProjectConfig, ConfigError> {
@@ -25,6 +25,12 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<ProjectConfig, ConfigErro
         let environment = file.environment(name.clone(), line, environment.into_inner())?;
         environments.insert(name, environment);
     }
+    let mut services = std::collections::BTreeMap::new();
+    for (name, service) in raw.services {
+        let line = file.line(&service);
+        let service = file.service(name.clone(), line, service.into_inner())?;
+        services.insert(name, service);
+    }
     let config = ProjectConfig {
         path: path.to_owned(),
         text: text.to_owned(),
@@ -38,6 +44,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<ProjectConfig, ConfigErro
         metrics: file.metrics(raw.metrics)?,
         has_lint: raw.lint.is_some(),
         environments,
+        services,
     };
     if let Some(format) = &config.log_format {
         if !matches!(format.value.as_str(), "text" | "json") {
@@ -186,6 +193,53 @@ impl File<'_> {
             lint: raw.lint,
             backup,
             metrics: self.metrics(raw.metrics)?,
+        })
+    }
+
+    fn service(&self, name: String, line: usize, raw: RawService) -> Result<Service, ConfigError> {
+        let dir = raw
+            .dir
+            .map(|dir| self.relative_path(dir))
+            .ok_or_else(|| self.error(line, format!("service {name} needs dir = \"...\" (its migrations directory)")))?;
+        let mut environments = std::collections::BTreeMap::new();
+        for (env_name, environment) in raw.environments {
+            let env_line = self.line(&environment);
+            environments.insert(env_name.clone(), self.environment(env_name, env_line, environment.into_inner())?);
+        }
+        let tenants = match raw.tenants {
+            None => None,
+            Some(tenants) => {
+                let tenants_line = self.line(&tenants);
+                let tenants = tenants.into_inner();
+                let given = [tenants.databases.is_some(), tenants.file.is_some(), tenants.query.is_some(), tenants.command.is_some()];
+                if given.iter().filter(|g| **g).count() != 1 {
+                    return Err(self.error(tenants_line, "tenants takes one of databases, file, query or command".to_owned()));
+                }
+                Some(match (tenants.databases, tenants.file, tenants.query, tenants.command) {
+                    (Some(databases), ..) => Tenants::Databases(databases),
+                    (_, Some(path), ..) => Tenants::File(self.relative_path(path).value),
+                    (_, _, Some(query), _) => Tenants::Query(query.into_inner()),
+                    (.., Some(command)) => {
+                        let command_line = self.line(&command);
+                        let argv = command.into_inner();
+                        if argv.first().is_none_or(|p| p.is_empty()) {
+                            return Err(self.error(command_line, "command must name a program".to_owned()));
+                        }
+                        Tenants::Command(argv)
+                    }
+                    _ => return Err(self.error(tenants_line, "tenants takes one of databases, file, query or command".to_owned())),
+                })
+            }
+        };
+        Ok(Service {
+            name,
+            line,
+            dir,
+            table: raw.table.map(|t| self.located(t)),
+            driver: raw.driver.map(|d| self.located(d)),
+            database_base: raw.database_base.map(|b| self.located(b)),
+            environments,
+            tenants,
         })
     }
 

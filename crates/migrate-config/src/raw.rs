@@ -21,6 +21,29 @@ pub(crate) struct RawProject {
     pub(crate) lint: Option<toml::Value>,
     #[serde(default)]
     pub(crate) environments: BTreeMap<String, Spanned<RawEnvironment>>,
+    #[serde(default)]
+    pub(crate) services: BTreeMap<String, Spanned<RawService>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawService {
+    pub(crate) dir: Option<Spanned<String>>,
+    pub(crate) table: Option<Spanned<String>>,
+    pub(crate) driver: Option<Spanned<String>>,
+    pub(crate) database_base: Option<Spanned<String>>,
+    pub(crate) tenants: Option<Spanned<RawTenants>>,
+    #[serde(default)]
+    pub(crate) environments: BTreeMap<String, Spanned<RawEnvironment>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTenants {
+    pub(crate) databases: Option<Vec<String>>,
+    pub(crate) file: Option<Spanned<String>>,
+    pub(crate) query: Option<Spanned<String>>,
+    pub(crate) command: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

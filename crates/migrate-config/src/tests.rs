@@ -153,3 +153,43 @@ fn lint_is_left_to_the_lint_crate() {
     assert!(config.has_lint);
     assert!(config.text.contains("ban-drop-table"));
 }
+
+#[test]
+fn a_workspace_lists_its_services() {
+    let text = r#"database_base = "shared"
+[environments.dev]
+database = { host_env = "PGHOST_DEV", user = "app", name = "{base}_dev" }
+[environments.prod]
+database = { host_env = "PGHOST_PROD", user = "app", name = "{base}" }
+protected = true
+
+[services.auth]
+dir = "services/auth/migrations"
+database_base = "auth"
+[services.events]
+dir = "services/events/migrations/clickhouse"
+driver = "clickhouse"
+[services.events.environments.dev]
+database_url_env = "EVENTS_DEV_URL"
+[services.tenants]
+dir = "services/tenants/migrations"
+tenants = { query = "SELECT datname FROM pg_database WHERE datname LIKE 'tenant_%'" }
+"#;
+    let config = parse(text).unwrap();
+    let names: Vec<&str> = config.services.keys().map(String::as_str).collect();
+    assert_eq!(names, ["auth", "events", "tenants"]);
+    let auth = &config.services["auth"];
+    assert_eq!(auth.dir.value, PathBuf::from("conf/services/auth/migrations"));
+    assert_eq!(auth.database_base.as_ref().unwrap().value, "auth");
+    assert_eq!(config.expand_name_with_base("{base}_dev", 3, "dev", Some("auth"), Some("auth")).unwrap(), "auth_dev");
+    let events = &config.services["events"];
+    assert_eq!(events.driver.as_ref().unwrap().value, "clickhouse");
+    assert_eq!(events.environments["dev"].database.as_ref().unwrap().url, Setting::Env("EVENTS_DEV_URL".into()));
+    assert!(matches!(&config.services["tenants"].tenants, Some(Tenants::Query(q)) if q.contains("tenant_%")));
+    let bad = parse("[services.x]\ntable = \"t\"\n").unwrap_err();
+    assert!(bad.starts_with("conf/migrate.toml:1: service x needs dir"), "{bad}");
+    let two = parse("[services.x]\ndir = \"d\"\ntenants = { databases = [\"a\"], query = \"q\" }\n").unwrap_err();
+    assert!(two.starts_with("conf/migrate.toml:3: tenants takes one of"), "{two}");
+    let unknown = parse("[services.x]\ndir = \"d\"\ndirr = \"e\"\n").unwrap_err();
+    assert!(unknown.starts_with("conf/migrate.toml:3: unknown field `dirr`"), "{unknown}");
+}
