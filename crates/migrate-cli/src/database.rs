@@ -73,7 +73,8 @@ pub(crate) struct DbFlags {
 }
 
 impl DbFlags {
-    fn has_parts(&self) -> bool {
+    /// Whether any part of a URL was given as a flag.
+    pub(crate) fn has_parts(&self) -> bool {
         self.host.is_some()
             || self.port.is_some()
             || self.user.is_some()
@@ -94,6 +95,8 @@ pub(crate) struct ConfiguredDatabase<'a> {
     pub(crate) database: &'a DatabaseConfig,
     /// The service, for `{service}`.
     pub(crate) service: Option<&'a str>,
+    /// What `{base}` stands for (the service's `database_base`, else the file's).
+    pub(crate) base: Option<&'a str>,
     /// The driver the file names (the environment's, else the top-level one).
     pub(crate) driver: Option<DriverKind>,
 }
@@ -280,7 +283,7 @@ fn from_config(
     env: &Env,
     read_file: ReadFile<'_>,
 ) -> Result<Database, CliError> {
-    let ConfiguredDatabase { config, environment, database, service, driver } = configured;
+    let ConfiguredDatabase { config, environment, database, service, base, driver } = configured;
     let file = config.path.display();
     let at = |line: usize, message: String| {
         CliError::Usage(format!("{file}:{line}: environment {}: {message}", environment.name))
@@ -298,7 +301,7 @@ fn from_config(
     let name = match read(&database.name, "name")? {
         Some(pattern) => Some(
             config
-                .expand_name(&pattern, database.line, &environment.name, *service)
+                .expand_name_with_base(&pattern, database.line, &environment.name, *service, *base)
                 .map_err(|error| CliError::Usage(error.to_string()))?,
         ),
         None => None,
@@ -354,8 +357,18 @@ fn from_config(
     Ok(Database::new(driver, dsn, origin))
 }
 
+/// The database an environment of `migrate.toml` names, whatever the flags and variables say (a target of
+/// `--all`).
+pub(crate) fn resolve_configured(
+    configured: &ConfiguredDatabase<'_>,
+    env: &Env,
+    read_file: ReadFile<'_>,
+) -> Result<Database, CliError> {
+    from_config(configured, None, env, read_file)
+}
+
 /// `url` with these query parameters added, each percent-encoded.
-fn with_params(url: &str, params: &[(&str, &str)]) -> String {
+pub(crate) fn with_params(url: &str, params: &[(&str, &str)]) -> String {
     use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
     // RFC 3986's unreserved characters stay as they are.
     const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');

@@ -12,7 +12,7 @@ use crate::database::{resolve_database, DbFlags, ReadFile};
 use crate::env::{parse_bool, Env, EnvFile};
 use crate::error::CliError;
 use crate::project::{OpsFlags, Project};
-use crate::settings::{parse_go_duration, ClusterFlags, Command, LintFlags, Settings};
+use crate::settings::{parse_go_duration, ClusterFlags, Command, Fleet, LintFlags, Settings};
 
 /// How long `wait` waits when `--timeout` is not given.
 pub(crate) const DEFAULT_WAIT: Duration = Duration::from_secs(60);
@@ -90,7 +90,12 @@ impl GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub(crate) enum ModernCommand {
     /// Apply every pending migration
-    Up(RunArgs),
+    Up {
+        #[command(flatten)]
+        run: RunArgs,
+        #[command(flatten)]
+        fleet: FleetArgs,
+    },
     /// Apply the next pending migration
     UpByOne(RunArgs),
     /// Apply pending migrations up to and including VERSION
@@ -128,6 +133,8 @@ pub(crate) enum ModernCommand {
         /// Exit 3 when migrations are pending
         #[arg(long)]
         exit_code: bool,
+        #[command(flatten)]
+        fleet: FleetArgs,
     },
     /// Compare the applied history with the files: changed files (checksums), applied versions without a
     /// file, out-of-order pending ones, partial ones, unrecorded checksums. Exit 1 on any finding
@@ -345,6 +352,28 @@ impl std::fmt::Debug for DbArgs {
     }
 }
 
+/// `--all`: every target of a workspace migrate.toml (`[services.NAME]` x environments x tenants).
+#[derive(Debug, Args)]
+pub(crate) struct FleetArgs {
+    /// Every service and environment of the workspace migrate.toml ([services.NAME]), several at once
+    /// (--environment NAME: that environment only)
+    #[arg(long, help_heading = "Workspace")]
+    all: bool,
+    /// Only these services, with --all: a,b
+    #[arg(long, value_name = "NAMES", value_delimiter = ',', requires = "all", help_heading = "Workspace")]
+    services: Vec<String>,
+    /// How many targets at once, with --all [default: 4]
+    #[arg(long, value_name = "N", requires = "all", value_parser = clap::value_parser!(u16).range(1..), help_heading = "Workspace")]
+    jobs: Option<u16>,
+    /// up --all: start no further target after a failure
+    #[arg(long, requires = "all", help_heading = "Workspace")]
+    fail_fast: bool,
+    /// This process's share of the targets, e.g. 0/4 (a Kubernetes Indexed Job: JOB_COMPLETION_INDEX with
+    /// MIGRATE_SHARDS=COUNT)
+    #[arg(long, value_name = "INDEX/COUNT", requires = "all", help_heading = "Workspace")]
+    shard: Option<String>,
+}
+
 /// The flags of the commands that write only bookkeeping: baseline, mark-applied, mark-rolled-back, repair.
 #[derive(Debug, Args)]
 pub(crate) struct MarkArgs {
@@ -427,7 +456,9 @@ impl ModernCli {
     /// Resolves the command against the environment.
     pub(crate) fn resolve(&self, env: &Env, read_file: ReadFile<'_>) -> Result<ModernParsed, CliError> {
         let (command, db, dir, run) = match &self.command {
-            ModernCommand::Up(run) => (migrate_cmd(migrate::Command::Up), Some(&run.db), Some(&run.dir), Some(run)),
+            ModernCommand::Up { run, .. } => {
+                (migrate_cmd(migrate::Command::Up), Some(&run.db), Some(&run.dir), Some(run))
+            }
             ModernCommand::UpByOne(run) => {
                 (migrate_cmd(migrate::Command::UpByOne), Some(&run.db), Some(&run.dir), Some(run))
             }
@@ -479,7 +510,15 @@ impl ModernCli {
         settings.ops = project.operations(&ops_flags, &settings.dir, env)?;
         settings.verbose = self.global.verbose;
         settings.no_color = self.global.no_color || env.get("NO_COLOR").and_then(parse_bool) == Some(true);
+        let fleet_args = match &self.command {
+            ModernCommand::Up { fleet, .. } | ModernCommand::Status { fleet, .. } if fleet.all => Some(fleet),
+            _ => None,
+        };
+        if let Some(fleet) = fleet_args {
+            settings.fleet = Some(Box::new(fleet.resolve(&project, &ops_flags, db, env)?));
+        }
         let configured = project.database(&settings.ops.service)?;
+        let db = db.filter(|_| settings.fleet.is_none());
         if let Some(db) = db {
             settings.table = project.table(db.table.as_deref(), env);
             settings.database = Some(resolve_database(&db.flags(), env, read_file, configured.as_ref())?);
@@ -559,6 +598,63 @@ impl ModernCli {
             _ => {}
         }
         Ok(ModernParsed::Run(settings))
+    }
+}
+
+impl FleetArgs {
+    /// The workspace and its selection; a database given on the command line is refused (each target has
+    /// its own).
+    fn resolve(&self, project: &Project, ops: &OpsFlags, db: Option<&DbArgs>, env: &Env) -> Result<Fleet, CliError> {
+        let Some(config) = project.config.clone().filter(|c| !c.services.is_empty()) else {
+            return Err(CliError::Usage(
+                "--all needs a workspace migrate.toml with [services.NAME] tables (see docs/environments.md)"
+                    .to_owned(),
+            ));
+        };
+        if db.is_some_and(|db| db.database_url.is_some() || db.flags().has_parts()) {
+            return Err(CliError::Usage(
+                "--all takes each target's database from migrate.toml: drop --database-url and the --db-* flags"
+                    .to_owned(),
+            ));
+        }
+        for name in &self.services {
+            if !config.services.contains_key(name) {
+                let known: Vec<&str> = config.services.keys().map(String::as_str).collect();
+                return Err(CliError::Usage(format!(
+                    "--services: no service {name:?} (the file has: {})",
+                    known.join(", ")
+                )));
+            }
+        }
+        let shard = match (&self.shard, env.non_empty("JOB_COMPLETION_INDEX"), env.non_empty("MIGRATE_SHARDS")) {
+            (Some(text), _, _) => Some(parse_shard(text)?),
+            (None, Some(index), Some(count)) => Some(parse_shard(&format!("{index}/{count}"))?),
+            _ => None,
+        };
+        Ok(Fleet {
+            config,
+            ops: ops.clone(),
+            services: self.services.clone(),
+            environment: ops
+                .environment
+                .clone()
+                .or_else(|| env.non_empty(migrate_config::ENVIRONMENT_VAR).map(str::to_owned)),
+            jobs: usize::from(self.jobs.unwrap_or(4)),
+            fail_fast: self.fail_fast,
+            shard,
+        })
+    }
+}
+
+/// `INDEX/COUNT`, with INDEX below COUNT.
+fn parse_shard(text: &str) -> Result<(u64, u64), CliError> {
+    let parsed =
+        text.split_once('/').and_then(|(i, n)| Some((i.trim().parse::<u64>().ok()?, n.trim().parse::<u64>().ok()?)));
+    match parsed {
+        Some((index, count)) if count > 0 && index < count => Ok((index, count)),
+        _ => {
+            Err(CliError::Usage(format!("shard {text:?}: expected INDEX/COUNT with INDEX from 0 to COUNT-1, e.g. 0/4")))
+        }
     }
 }
 

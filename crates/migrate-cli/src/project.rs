@@ -18,7 +18,7 @@
 
 use std::path::{Path, PathBuf};
 
-use migrate_config::{Environment, ProjectConfig, CONFIG_VAR, ENVIRONMENT_VAR, FILE_NAME};
+use migrate_config::{Environment, ProjectConfig, Service, CONFIG_VAR, ENVIRONMENT_VAR, FILE_NAME};
 
 use crate::database::{ConfiguredDatabase, ReadFile};
 use crate::drivers::DriverKind;
@@ -27,7 +27,7 @@ use crate::error::CliError;
 use crate::settings::{Operations, DEFAULT_DIR, DEFAULT_TABLE};
 
 /// The operations flags every modern command takes, as typed.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct OpsFlags {
     pub(crate) config: Option<PathBuf>,
     pub(crate) environment: Option<String>,
@@ -38,10 +38,13 @@ pub(crate) struct OpsFlags {
     pub(crate) metrics_file: Option<PathBuf>,
 }
 
-/// The project file and the environment picked from it.
+/// The project file and the environment picked from it (and, for one target of a workspace, the
+/// service: its own environment tables, directory, table and driver come first).
+#[derive(Debug, Clone)]
 pub(crate) struct Project {
     pub(crate) config: Option<ProjectConfig>,
     environment: Option<String>,
+    service: Option<String>,
 }
 
 impl Project {
@@ -70,7 +73,11 @@ impl Project {
         let asked = flags.environment.clone().or_else(|| env.non_empty(ENVIRONMENT_VAR).map(str::to_owned));
         let environment = match (&config, asked) {
             (Some(config), Some(name)) => {
-                config.environment(&name).map_err(|e| CliError::Usage(e.to_string()))?;
+                // A workspace may define an environment only inside its services.
+                let in_a_service = config.services.values().any(|s| s.environments.contains_key(&name));
+                if !in_a_service {
+                    config.environment(&name).map_err(|e| CliError::Usage(e.to_string()))?;
+                }
                 Some(name)
             }
             (None, Some(name)) => {
@@ -82,12 +89,25 @@ impl Project {
             (Some(config), None) => config.default_environment.as_ref().map(|d| d.value.clone()),
             (None, None) => None,
         };
-        Ok(Project { config, environment })
+        Ok(Project { config, environment, service: None })
     }
 
-    /// The selected environment.
+    /// One target of a workspace: `service` in `environment`.
+    pub(crate) fn for_service(config: ProjectConfig, service: &str, environment: &str) -> Project {
+        Project { config: Some(config), environment: Some(environment.to_owned()), service: Some(service.to_owned()) }
+    }
+
+    /// The service of a workspace target.
+    fn service(&self) -> Option<&Service> {
+        self.config.as_ref()?.services.get(self.service.as_deref()?)
+    }
+
+    /// The selected environment: the service's own table of that name, else the file's.
     pub(crate) fn environment(&self) -> Option<&Environment> {
         let name = self.environment.as_deref()?;
+        if let Some(own) = self.service().and_then(|s| s.environments.get(name)) {
+            return Some(own);
+        }
         self.config.as_ref()?.environments.get(name)
     }
 
@@ -100,15 +120,21 @@ impl Project {
         if let Some(dir) = flag {
             return dir.to_owned();
         }
-        let configured =
-            self.environment().and_then(|e| e.dir.as_ref()).or(self.config.as_ref().and_then(|c| c.dir.as_ref()));
+        let configured = self
+            .environment()
+            .and_then(|e| e.dir.as_ref())
+            .or(self.service().map(|s| &s.dir))
+            .or(self.config.as_ref().and_then(|c| c.dir.as_ref()));
         configured.map_or_else(|| DEFAULT_DIR.to_owned(), |dir| dir.value.display().to_string())
     }
 
     /// The version table: `--table` > `GOOSE_TABLE` > the environment's > the file's > goose's.
     pub(crate) fn table(&self, flag: Option<&str>, env: &Env) -> String {
-        let configured =
-            self.environment().and_then(|e| e.table.as_ref()).or(self.config.as_ref().and_then(|c| c.table.as_ref()));
+        let configured = self
+            .environment()
+            .and_then(|e| e.table.as_ref())
+            .or(self.service().and_then(|s| s.table.as_ref()))
+            .or(self.config.as_ref().and_then(|c| c.table.as_ref()));
         flag.filter(|t| !t.is_empty())
             .or_else(|| env.non_empty("GOOSE_TABLE"))
             .or(configured.map(|t| t.value.as_str()))
@@ -119,7 +145,10 @@ impl Project {
     /// The driver the file names for the environment (its own, else the top-level one).
     fn driver(&self) -> Result<Option<DriverKind>, CliError> {
         let Some(config) = &self.config else { return Ok(None) };
-        let Some(driver) = self.environment().and_then(|e| e.driver.as_ref()).or(config.driver.as_ref()) else {
+        let service_driver = self.service().and_then(|s| s.driver.as_ref());
+        let Some(driver) =
+            self.environment().and_then(|e| e.driver.as_ref()).or(service_driver).or(config.driver.as_ref())
+        else {
             return Ok(None);
         };
         DriverKind::from_name(&driver.value).map(Some).ok_or_else(|| {
@@ -136,16 +165,29 @@ impl Project {
     pub(crate) fn database<'a>(&'a self, service: &'a str) -> Result<Option<ConfiguredDatabase<'a>>, CliError> {
         let (Some(config), Some(environment)) = (&self.config, self.environment()) else { return Ok(None) };
         let Some(database) = &environment.database else { return Ok(None) };
-        Ok(Some(ConfiguredDatabase { config, environment, database, service: Some(service), driver: self.driver()? }))
+        let base = self
+            .service()
+            .and_then(|s| s.database_base.as_ref())
+            .or(config.database_base.as_ref())
+            .map(|b| b.value.as_str());
+        Ok(Some(ConfiguredDatabase {
+            config,
+            environment,
+            database,
+            service: Some(service),
+            base,
+            driver: self.driver()?,
+        }))
     }
 
     /// The operations settings, once the directory is known (the service defaults to its name).
     pub(crate) fn operations(&self, flags: &OpsFlags, dir: &str, env: &Env) -> Result<Operations, CliError> {
         let environment = self.environment();
         let config = self.config.as_ref();
-        let service = flags
+        let service = self
             .service
             .clone()
+            .or_else(|| flags.service.clone())
             .or_else(|| env.non_empty("MIGRATE_SERVICE").map(str::to_owned))
             .or_else(|| config.and_then(|c| c.service.as_ref()).map(|s| s.value.clone()))
             .unwrap_or_else(|| service_from_dir(dir));

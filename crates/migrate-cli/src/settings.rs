@@ -47,6 +47,27 @@ pub(crate) struct Settings {
     pub(crate) lint: LintFlags,
     /// The project file, the environment, and what runs around a migration (backup, metrics, logs).
     pub(crate) ops: Operations,
+    /// `--all`: the workspace's targets instead of one database.
+    pub(crate) fleet: Option<Box<Fleet>>,
+}
+
+/// `status --all` / `up --all`: which targets of a workspace, how many at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fleet {
+    /// The workspace file.
+    pub(crate) config: migrate_config::ProjectConfig,
+    /// The operations flags, for every target.
+    pub(crate) ops: crate::project::OpsFlags,
+    /// `--services`: only these (all when empty).
+    pub(crate) services: Vec<String>,
+    /// `--environment`: only this one (all when `None`).
+    pub(crate) environment: Option<String>,
+    /// `--jobs`.
+    pub(crate) jobs: usize,
+    /// `--fail-fast`.
+    pub(crate) fail_fast: bool,
+    /// `--shard INDEX/COUNT`.
+    pub(crate) shard: Option<(u64, u64)>,
 }
 
 /// What `migrate.toml` and the operations flags add to a run.
@@ -201,6 +222,7 @@ impl Settings {
             clickhouse_cluster: None,
             lint: LintFlags::default(),
             ops: Operations::default(),
+            fleet: None,
         }
     }
 }

@@ -440,6 +440,10 @@ impl Executor for ChDriver {
 
 #[async_trait]
 impl Lock for ChDriver {
+    async fn holder(&mut self) -> Option<String> {
+        crate::lock::holder(&self.bookkeeping, &self.sql).await
+    }
+
     async fn acquire(&mut self) -> Result<(), BoxError> {
         self.sequence.reset();
         let quorum = match self.replicas() {

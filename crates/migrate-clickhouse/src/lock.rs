@@ -438,6 +438,13 @@ fn decide(claims: &[Claim], token: &str) -> Decision {
     Decision::Lost
 }
 
+/// Who holds the lock now (or claims it), read without claiming: `None` when nobody does, or when the lock
+/// table cannot be read (it does not exist before the first locked run).
+pub(crate) async fn holder(bk: &Bookkeeping, sql: &Sql) -> Option<String> {
+    let claims = read_claims(bk, sql).await.ok()?;
+    describe_holder(&claims, "")
+}
+
 /// Who holds (or is ahead), for messages: `owner (holding, lease ends in 25 s)`.
 fn describe_holder(claims: &[Claim], token: &str) -> Option<String> {
     let others = claims.iter().filter(|c| c.token != token);

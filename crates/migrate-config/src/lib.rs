@@ -119,7 +119,10 @@ impl ProjectConfig {
             let close = after.find('}').ok_or_else(|| error(format!("{pattern:?}: a {{ without its }}")))?;
             let value = match &after[..close] {
                 "base" => base.ok_or_else(|| {
-                    error("{base} needs database_base = \"...\" at the top of migrate.toml (or in the service)".to_owned())
+                    error(
+                        "{base} needs database_base = \"...\" at the top of migrate.toml (or in the service)"
+                            .to_owned(),
+                    )
                 })?,
                 "service" => service.ok_or_else(|| error("{service} needs service = \"...\"".to_owned()))?,
                 "environment" => environment,

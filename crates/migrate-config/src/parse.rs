@@ -197,10 +197,9 @@ impl File<'_> {
     }
 
     fn service(&self, name: String, line: usize, raw: RawService) -> Result<Service, ConfigError> {
-        let dir = raw
-            .dir
-            .map(|dir| self.relative_path(dir))
-            .ok_or_else(|| self.error(line, format!("service {name} needs dir = \"...\" (its migrations directory)")))?;
+        let dir = raw.dir.map(|dir| self.relative_path(dir)).ok_or_else(|| {
+            self.error(line, format!("service {name} needs dir = \"...\" (its migrations directory)"))
+        })?;
         let mut environments = std::collections::BTreeMap::new();
         for (env_name, environment) in raw.environments {
             let env_line = self.line(&environment);
@@ -211,9 +210,16 @@ impl File<'_> {
             Some(tenants) => {
                 let tenants_line = self.line(&tenants);
                 let tenants = tenants.into_inner();
-                let given = [tenants.databases.is_some(), tenants.file.is_some(), tenants.query.is_some(), tenants.command.is_some()];
+                let given = [
+                    tenants.databases.is_some(),
+                    tenants.file.is_some(),
+                    tenants.query.is_some(),
+                    tenants.command.is_some(),
+                ];
                 if given.iter().filter(|g| **g).count() != 1 {
-                    return Err(self.error(tenants_line, "tenants takes one of databases, file, query or command".to_owned()));
+                    return Err(
+                        self.error(tenants_line, "tenants takes one of databases, file, query or command".to_owned())
+                    );
                 }
                 Some(match (tenants.databases, tenants.file, tenants.query, tenants.command) {
                     (Some(databases), ..) => Tenants::Databases(databases),
@@ -227,7 +233,10 @@ impl File<'_> {
                         }
                         Tenants::Command(argv)
                     }
-                    _ => return Err(self.error(tenants_line, "tenants takes one of databases, file, query or command".to_owned())),
+                    _ => {
+                        return Err(self
+                            .error(tenants_line, "tenants takes one of databases, file, query or command".to_owned()))
+                    }
                 })
             }
         };

@@ -137,6 +137,12 @@ pub trait Lock: Send {
 
     /// Releases it. Called on every path once `acquire` succeeded.
     async fn release(&mut self) -> Result<(), BoxError>;
+
+    /// Who holds the lock now, if anyone, for reports (`status --all`): read-only, it never takes the
+    /// lock; `None` also when the driver cannot tell.
+    async fn holder(&mut self) -> Option<String> {
+        None
+    }
 }
 
 /// Cancels the statement a driver's connection is running, from another task while the driver is busy

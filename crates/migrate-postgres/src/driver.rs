@@ -237,6 +237,7 @@ impl PgDriver {
             "SELECT a.pid, a.application_name, host(a.client_addr), to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ') \
              FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
              WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
                AND l.classid = ($1 >> 32)::bigint::oid AND l.objid = ($1 & 4294967295)::bigint::oid LIMIT 1",
         )
         .bind(key)
@@ -428,6 +429,10 @@ fn locate_failure(batch: &Batch, error: sqlx::Error, completed: usize) -> Statem
 
 #[async_trait]
 impl Lock for PgDriver {
+    async fn holder(&mut self) -> Option<String> {
+        self.lock_holder().await
+    }
+
     async fn acquire(&mut self) -> Result<(), BoxError> {
         // Under the lock the rows are read afresh: what another runner did while we waited counts.
         self.prefetched = Prefetched::default();

@@ -5,6 +5,7 @@ mod backup;
 mod dry_run;
 mod env_cmd;
 mod files;
+mod fleet;
 mod lint;
 mod mark;
 mod metrics;
@@ -30,6 +31,9 @@ use crate::settings::{Command, Settings};
 
 /// Runs the command, bounded by `-timeout` when given.
 pub(crate) async fn execute(settings: &Settings, env: &Env, out: &Output) -> Result<ExitCode, CliError> {
+    if let Some(fleet) = &settings.fleet {
+        return fleet::run(settings, fleet, env, out).await;
+    }
     protect::confirm(settings, out)?;
     let started = std::time::Instant::now();
     let command = dispatch(settings, env, out);

@@ -131,6 +131,7 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
         metrics::read_state(driver.as_mut(), &migrations, out).await;
     }
     let outcome = outcome?;
+    out.note_run(outcome.version_before, outcome.version_after, outcome.report.results.len());
     summary(command, settings, &migrations, &outcome, out);
     if settings.json {
         let document = RunDoc {

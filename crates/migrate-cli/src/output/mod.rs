@@ -74,6 +74,8 @@ pub(crate) struct Output {
     json_logs: bool,
     /// What a command learned on the way that the closing document reports (the backup taken).
     notes: Arc<std::sync::Mutex<Notes>>,
+    /// `[service/environment] ` before every line of one target of `--all` (`target` in JSON logs).
+    target: Option<Arc<str>>,
 }
 
 /// What the closing JSON document and the metrics report besides the command's own result.
@@ -81,6 +83,8 @@ pub(crate) struct Output {
 pub(crate) struct Notes {
     /// The backup taken before the run, as its JSON report.
     pub(crate) backup: Option<serde_json::Value>,
+    /// What a run did: the version before, after, and how many migrations ran.
+    pub(crate) run: Option<(i64, Option<i64>, usize)>,
     /// The version and the number of pending migrations after the run, when they were read.
     pub(crate) state: Option<(i64, u64)>,
 }
@@ -95,6 +99,7 @@ impl Output {
             secrets,
             json_logs: false,
             notes: Arc::default(),
+            target: None,
         }
     }
 
@@ -108,7 +113,7 @@ impl Output {
 
     /// Output that never colours and has no live line (tests, and before settings are known).
     pub(crate) fn plain(secrets: Secrets) -> Output {
-        Output { color: false, live: None, secrets, json_logs: false, notes: Arc::default() }
+        Output { color: false, live: None, secrets, json_logs: false, notes: Arc::default(), target: None }
     }
 
     /// `text` in `style` when colour is on.
@@ -146,6 +151,9 @@ impl Output {
                 .insert("time".into(), chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true).into());
             object.insert("level".into(), level.as_str().into());
             object.insert("message".into(), self.scrub(line).into_owned().into());
+            if let Some(target) = &self.target {
+                object.insert("target".into(), target.to_string().into());
+            }
             for (key, value) in fields {
                 let value = match value {
                     serde_json::Value::String(text) => self.scrub(text).into_owned().into(),
@@ -164,7 +172,8 @@ impl Output {
             live.clear(&mut stderr);
         }
         // A failed write to stderr has nowhere to be reported.
-        let _ = writeln!(stderr, "{stamp} {}", self.scrub(line));
+        let target = self.target.as_deref().map(|t| format!("[{t}] ")).unwrap_or_default();
+        let _ = writeln!(stderr, "{stamp} {target}{}", self.scrub(line));
     }
 
     /// Writes many log lines at once (the status table): one time stamp and one write, since stderr is
@@ -182,6 +191,11 @@ impl Output {
         for line in lines {
             text.push_str(&stamp);
             text.push(' ');
+            if let Some(target) = &self.target {
+                text.push('[');
+                text.push_str(target);
+                text.push_str("] ");
+            }
             text.push_str(&self.scrub(line));
             text.push('\n');
         }
@@ -209,6 +223,18 @@ impl Output {
         }
         for line in error.to_string().lines() {
             self.log(&format!("{} {line}", self.paint(Style::Red, prefix)));
+        }
+    }
+
+    /// The output of one target of `--all`: its lines named, its own notes, no live line.
+    pub(crate) fn for_target(&self, target: &str) -> Output {
+        Output { live: None, notes: Arc::default(), target: Some(Arc::from(target)), ..self.clone() }
+    }
+
+    /// Notes what a run did, for `up --all`'s summary.
+    pub(crate) fn note_run(&self, version_before: i64, version_after: Option<i64>, applied: usize) {
+        if let Ok(mut notes) = self.notes.lock() {
+            notes.run = Some((version_before, version_after, applied));
         }
     }
 
@@ -315,8 +341,14 @@ mod tests {
     fn paint_only_with_colour() {
         let plain = Output::plain(Secrets::default());
         assert_eq!(plain.paint(Style::Green, "OK"), "OK");
-        let coloured =
-            Output { color: true, live: None, secrets: Secrets::default(), json_logs: false, notes: Arc::default() };
+        let coloured = Output {
+            color: true,
+            live: None,
+            secrets: Secrets::default(),
+            json_logs: false,
+            notes: Arc::default(),
+            target: None,
+        };
         assert_eq!(coloured.paint(Style::Green, "OK"), "\x1b[32mOK\x1b[0m");
     }
 }

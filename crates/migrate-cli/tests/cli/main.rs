@@ -51,3 +51,6 @@ mod backups;
 
 /// Metrics pushed to the real Pushgateway, the alert evaluated by the real Prometheus.
 mod metrics;
+
+/// status --all and up --all: a workspace of services and environments, 200 tenants, shards.
+mod fleet;
