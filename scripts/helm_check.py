@@ -190,7 +190,9 @@ def check_common(c: Checker, case: str, documents: list[dict]) -> None:
     c.check(pod_sc.get("seccompProfile", {}).get("type") == "RuntimeDefault", f"{case}: seccomp RuntimeDefault")
     c.check(spec.get("automountServiceAccountToken") is False, f"{case}: no service account token mounted")
     migrate_containers = [x for x in spec.get("initContainers", []) + spec["containers"] if x["name"] in ("wait", "migrate")]
-    c.check(len(migrate_containers) == 2, f"{case}: a wait and a migrate container")
+    # Fleet mode has no wait container: each of its targets connects on its own.
+    fleet = case == "fleet"
+    c.check(len(migrate_containers) == (1 if fleet else 2), f"{case}: a wait and a migrate container")
     for container in migrate_containers:
         where = f"{case}: container {container['name']}"
         sc = container.get("securityContext", {})
@@ -200,9 +202,9 @@ def check_common(c: Checker, case: str, documents: list[dict]) -> None:
         c.check("command" not in container, f"{where}: the image's entrypoint runs (no shell, no command)")
         c.check("limits" in container.get("resources", {}), f"{where}: has resource limits")
     names = [x["name"] for x in migrate_containers]
-    c.check(names == ["wait", "migrate"], f"{case}: wait runs before migrate, got {names}")
+    c.check(names == (["migrate"] if fleet else ["wait", "migrate"]), f"{case}: wait runs before migrate, got {names}")
     args = {x["name"]: x["args"] for x in migrate_containers}
-    c.check(args.get("wait", [None])[0] == "wait", f"{case}: the wait container runs `migrate wait`")
+    c.check(fleet or args.get("wait", [None])[0] == "wait", f"{case}: the wait container runs `migrate wait`")
     c.check(args.get("migrate", [None])[0] in ("up", "up-by-one"), f"{case}: the migrate container runs `migrate up`")
     text = yaml.safe_dump(documents)
     for word in ("sed ", "/bin/sh", "bash"):
@@ -293,6 +295,22 @@ def check_init_container(c: Checker, documents: list[dict]) -> None:
     selector = deployment["spec"]["selector"]["matchLabels"]
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     c.check(all(labels.get(k) == v for k, v in selector.items()), f"{case}: the selector matches the pod labels")
+
+
+def check_fleet(c: Checker, documents: list[dict]) -> None:
+    case = "fleet"
+    job = by_kind(documents, "Job")[0]
+    spec = job["spec"]
+    c.check(spec.get("completionMode") == "Indexed", f"{case}: an Indexed Job")
+    c.check(spec.get("completions") == 4 and spec.get("parallelism") == 4, f"{case}: 4 completions, 4 at once")
+    pod = spec["template"]["spec"]
+    c.check("initContainers" not in pod, f"{case}: no wait container (each target connects itself)")
+    container = pod["containers"][0]
+    args = container["args"]
+    c.check(args == ["up", "--all", "--jobs", "8", "--services", "auth,billing"], f"{case}: the command line, got {args}")
+    env = env_of(container)
+    for var, value in [("MIGRATE_SHARDS", "4"), ("MIGRATE_CONFIG", "/migrations/migrate.toml"), ("MIGRATE_ENVIRONMENT", "prod")]:
+        c.check(env.get(var, {}).get("value") == value, f"{case}: {var}={value}")
 
 
 def check_all_features(c: Checker, documents: list[dict]) -> None:
@@ -425,7 +443,7 @@ def main() -> int:
     cases = {"default": {}}
     for path in sorted(CI.glob("*-values.yaml")):
         cases[path.name.removesuffix("-values.yaml")] = load_values(path)
-    c.check(set(cases) == {"default", "postgres-job", "clickhouse-job", "init-container", "all-features"}, f"the matrix: {sorted(cases)}")
+    c.check(set(cases) == {"default", "postgres-job", "clickhouse-job", "init-container", "all-features", "fleet"}, f"the matrix: {sorted(cases)}")
 
     print("helm lint --strict")
     for case, values in cases.items():
@@ -446,6 +464,7 @@ def main() -> int:
     check_clickhouse(c, rendered["clickhouse-job"][1])
     check_init_container(c, rendered["init-container"][1])
     check_all_features(c, rendered["all-features"][1])
+    check_fleet(c, rendered["fleet"][1])
 
     print("plain manifests (deploy/kubernetes)")
     plain_values = sorted((PLAIN / "values").glob("*.yaml"))

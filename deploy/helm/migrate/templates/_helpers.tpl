@@ -89,6 +89,9 @@ helm.sh/hook-delete-policy: {{ $job.helmHooks.deletePolicy }}
 {{- if and .Values.clickhouse.cluster (ne .Values.driver "clickhouse") -}}
 {{- fail "clickhouse.cluster is set but driver is not clickhouse" -}}
 {{- end -}}
+{{- if and .Values.fleet.enabled (ne .Values.mode "job") -}}
+{{- fail "fleet.enabled needs mode job (an Indexed Job whose pods share the workspace's targets)" -}}
+{{- end -}}
 {{- if and (eq .Values.mode "initContainer") (not .Values.deployment.containers) -}}
 {{- fail "mode initContainer needs the application's containers in deployment.containers" -}}
 {{- end -}}
@@ -139,6 +142,10 @@ helm.sh/hook-delete-policy: {{ $job.helmHooks.deletePolicy }}
 - name: MIGRATE_CONFIG
   value: {{ . | quote }}
 {{- end }}
+{{- if .Values.fleet.enabled }}
+- name: MIGRATE_SHARDS
+  value: {{ .Values.fleet.shards | quote }}
+{{- end }}
 {{- with .Values.environment }}
 - name: MIGRATE_ENVIRONMENT
   value: {{ . | quote }}
@@ -173,10 +180,25 @@ helm.sh/hook-delete-policy: {{ $job.helmHooks.deletePolicy }}
 
 {{- define "migrate.runArgs" -}}
 {{- $run := .Values.run -}}
+{{- if .Values.fleet.enabled }}
+{{- /* Every target of the workspace migrate.toml; each pod its shard (JOB_COMPLETION_INDEX/MIGRATE_SHARDS). */}}
+- up
+- --all
+- --jobs
+- {{ .Values.fleet.jobs | quote }}
+{{- with .Values.fleet.services }}
+- --services
+- {{ join "," . | quote }}
+{{- end }}
+{{- if .Values.fleet.failFast }}
+- --fail-fast
+{{- end }}
+{{- else }}
 - {{ $run.command }}
 - --dir
 - {{ .Values.migrations.dir | quote }}
 {{ include "migrate.dbArgs" . }}
+{{- end }}
 {{- with $run.timeout }}
 - --timeout
 - {{ . | quote }}
