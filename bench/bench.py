@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""migrate's benchmark suite: workloads W1-W5 (and L1, lint against squawk) against the floor (the server running the same SQL with no
+"""migrate's benchmark suite: workloads W1-W5 (and L1, lint against squawk; F1, up --all over 200 tenants) against the floor (the server running the same SQL with no
 bookkeeping) and the peers (dbmate, sqlx-cli, refinery_cli) when bench/setup.sh installed them.
 
 Each workload is generated under bench/work (not committed). Tools run in turn, alternating, RUNS times
@@ -342,12 +342,49 @@ def bench_l1(runs, rows):
                  {"migrate": f"{size / 1e6:.1f} MB of SQL; findings match squawk's (scripts/lint-vs-squawk.py)"}))
 
 
+def bench_f1(runs, rows):
+    """F1: `up --all` over 200 tenant databases x 20 small migrations, with --jobs 1, 4 and 8 (the fleet's
+    speed-up from running targets at once; no peer does this). Each run starts from empty tenants."""
+    tenants = [f"bench_tenant_{n:03}" for n in range(200)]
+    for name in tenants:
+        fresh_pg(name)
+    project = os.path.join(WORK, "f1")
+    shutil.rmtree(project, ignore_errors=True)
+    os.makedirs(os.path.join(project, "migrations"))
+    for i in range(1, 21):
+        with open(os.path.join(project, "migrations", f"{i:05}_t{i}.sql"), "w") as f:
+            f.write(f"-- +goose Up\nCREATE TABLE t{i} (id bigint PRIMARY KEY, note text);\n-- +goose Down\nDROP TABLE t{i};\n")
+    with open(os.path.join(project, "migrate.toml"), "w") as f:
+        f.write('[environments.bench]\ndatabase = { host = "127.0.0.1", user = "postgres", name = "postgres", params = { sslmode = "disable" } }\n'
+                '[services.tenants]\ndir = "migrations"\n'
+                "tenants = { query = \"SELECT datname FROM pg_database WHERE datname LIKE 'bench\\\\_tenant\\\\_%' ORDER BY 1\" }\n")
+
+    def reset():
+        for name in tenants:
+            psql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;", db=name)
+
+    commands = {f"jobs {j}": [MIGRATE, "up", "--all", "--jobs", str(j), "--no-lint", "--config", os.path.join(project, "migrate.toml")]
+                for j in (1, 4, 8)}
+    times = {t: [] for t in commands}
+    for run in range(runs):
+        for tool in round_order(list(commands), run):
+            reset()
+            times[tool].append(timed(commands[tool])[0])
+    for name in tenants:
+        psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    rows.append(("F1 200 tenants x 20 (up --all)", {t: median(v) for t, v in times.items()}, "jobs 1",
+                 {"jobs 1": "4,000 migrations, one target at a time"}))
+
+
 def print_table(rows, flush=False):
     print(f"\n{'workload':<28} {'tool':<10} {'median':>10} {'ratio':>8}  notes", flush=flush)
     for name, medians, baseline, extra in rows:
         if baseline == "floor":
             reference = medians["floor"]
             label = "x floor" + ("; goose-style = goose's bookkeeping over HTTP" if "goose-style" in medians else "")
+        elif baseline in medians:
+            reference = medians[baseline]
+            label = f"x {baseline}"
         else:
             peers = [v for t, v in medians.items() if t not in ("migrate", "floor")]
             reference = min(peers) if peers else None
@@ -376,7 +413,7 @@ def main():
     global MIGRATE
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--only", default="W1,W2,W3,W4,W5,L1")
+    parser.add_argument("--only", default="W1,W2,W3,W4,W5,L1,F1")
     args = parser.parse_args()
     only = set(args.only.split(","))
     MIGRATE = build_migrate()
@@ -395,6 +432,9 @@ def main():
         print_table(rows[-1:], flush=True)
     if "L1" in only:
         bench_l1(args.runs, rows)
+        print_table(rows[-1:], flush=True)
+    if "F1" in only:
+        bench_f1(args.runs, rows)
         print_table(rows[-1:], flush=True)
     print("\nall workloads:")
     print_table(rows)
