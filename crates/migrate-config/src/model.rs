@@ -78,6 +78,18 @@ pub enum Tenants {
     Query(String),
     /// One name per line of this program's output, run without a shell.
     Command(Vec<String>),
+    /// Schemas of the environment's one database instead of databases: each tenant runs with
+    /// `search_path` set to its schema, its version table in that schema, and `MIGRATE_TENANT` for ENVSUB.
+    Schemas(Vec<String>),
+    /// Those schemas as the first column of this SQL query, run against the environment's database.
+    SchemaQuery(String),
+}
+
+impl Tenants {
+    /// Whether the tenants are schemas of one database (else databases of one server).
+    pub fn are_schemas(&self) -> bool {
+        matches!(self, Tenants::Schemas(_) | Tenants::SchemaQuery(_))
+    }
 }
 
 /// Where a run's metrics go.

@@ -210,34 +210,36 @@ impl File<'_> {
             Some(tenants) => {
                 let tenants_line = self.line(&tenants);
                 let tenants = tenants.into_inner();
-                let given = [
-                    tenants.databases.is_some(),
-                    tenants.file.is_some(),
-                    tenants.query.is_some(),
-                    tenants.command.is_some(),
-                ];
-                if given.iter().filter(|g| **g).count() != 1 {
-                    return Err(
-                        self.error(tenants_line, "tenants takes one of databases, file, query or command".to_owned())
-                    );
+                let one_of = "tenants takes one of databases, file, query, command (tenant databases), schemas or \
+                              schemas_query (tenant schemas of one database)";
+                let mut found = Vec::new();
+                if let Some(databases) = tenants.databases {
+                    found.push(Tenants::Databases(databases));
                 }
-                Some(match (tenants.databases, tenants.file, tenants.query, tenants.command) {
-                    (Some(databases), ..) => Tenants::Databases(databases),
-                    (_, Some(path), ..) => Tenants::File(self.relative_path(path).value),
-                    (_, _, Some(query), _) => Tenants::Query(query.into_inner()),
-                    (.., Some(command)) => {
-                        let command_line = self.line(&command);
-                        let argv = command.into_inner();
-                        if argv.first().is_none_or(|p| p.is_empty()) {
-                            return Err(self.error(command_line, "command must name a program".to_owned()));
-                        }
-                        Tenants::Command(argv)
+                if let Some(path) = tenants.file {
+                    found.push(Tenants::File(self.relative_path(path).value));
+                }
+                if let Some(query) = tenants.query {
+                    found.push(Tenants::Query(query.into_inner()));
+                }
+                if let Some(command) = tenants.command {
+                    let command_line = self.line(&command);
+                    let argv = command.into_inner();
+                    if argv.first().is_none_or(|p| p.is_empty()) {
+                        return Err(self.error(command_line, "command must name a program".to_owned()));
                     }
-                    _ => {
-                        return Err(self
-                            .error(tenants_line, "tenants takes one of databases, file, query or command".to_owned()))
-                    }
-                })
+                    found.push(Tenants::Command(argv));
+                }
+                if let Some(schemas) = tenants.schemas {
+                    found.push(Tenants::Schemas(schemas));
+                }
+                if let Some(query) = tenants.schemas_query {
+                    found.push(Tenants::SchemaQuery(query.into_inner()));
+                }
+                if found.len() != 1 {
+                    return Err(self.error(tenants_line, one_of.to_owned()));
+                }
+                found.pop()
             }
         };
         Ok(Service {

@@ -44,6 +44,8 @@ pub(crate) struct RawTenants {
     pub(crate) file: Option<Spanned<String>>,
     pub(crate) query: Option<Spanned<String>>,
     pub(crate) command: Option<Spanned<Vec<String>>>,
+    pub(crate) schemas: Option<Vec<String>>,
+    pub(crate) schemas_query: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -36,6 +36,19 @@ struct Planned {
     settings: Result<Settings, String>,
 }
 
+/// The ENVSUB variable naming a tenant, in its migrations.
+const TENANT_VAR: &str = "MIGRATE_TENANT";
+
+impl Planned {
+    /// The environment a target runs with: the process's, plus `MIGRATE_TENANT` for a tenant.
+    fn env(&self, env: &Env) -> Env {
+        match &self.tenant {
+            Some(tenant) => env.with_var(TENANT_VAR, tenant),
+            None => env.clone(),
+        }
+    }
+}
+
 /// Runs the command over the workspace's targets.
 pub(crate) async fn run(settings: &Settings, fleet: &Fleet, env: &Env, out: &Output) -> Result<ExitCode, CliError> {
     let targets = plan(settings, fleet, env).await?;
@@ -96,11 +109,16 @@ async fn plan(settings: &Settings, fleet: &Fleet, env: &Env) -> Result<Vec<Plann
                     settings: resolved.map_err(|e| e.to_string()),
                 }),
                 Some(names) => {
+                    let schemas = service.tenants.as_ref().is_some_and(Tenants::are_schemas);
                     for tenant in names {
-                        let settings = resolved.as_ref().map_err(|e| e.to_string()).map(|base| {
+                        let settings = resolved.as_ref().map_err(|e| e.to_string()).and_then(|base| {
                             let mut settings = base.clone();
-                            settings.database = base.database.as_ref().map(|db| db.with_database_name(&tenant));
-                            settings
+                            if schemas {
+                                tenant_schema(&mut settings, &tenant)?;
+                            } else {
+                                settings.database = base.database.as_ref().map(|db| db.with_database_name(&tenant));
+                            }
+                            Ok(settings)
                         });
                         targets.push(Planned {
                             id: format!("{id}/{tenant}"),
@@ -144,13 +162,37 @@ fn target_settings(base: &Settings, fleet: &Fleet, project: &Project, env: &Env)
     Ok(settings)
 }
 
-/// The tenant database names of a service's environment.
+/// A tenant that is a schema of the environment's database: `search_path` set to it, the version table in
+/// it (unless the table is already schema-qualified).
+fn tenant_schema(settings: &mut Settings, schema: &str) -> Result<(), String> {
+    let database = settings.database.as_ref().ok_or("no database")?;
+    if database.driver != DriverKind::Postgres {
+        return Err(
+            "schema tenants need PostgreSQL (a ClickHouse tenant is a database: use databases, file or command)"
+                .to_owned(),
+        );
+    }
+    let valid = schema.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && schema.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(format!("tenant schema {schema:?}: only letters, digits and _ are accepted in a schema name"));
+    }
+    let with_path = crate::database::with_params(database.dsn(), &[("search_path", schema)]);
+    settings.database =
+        Some(Database::new(database.driver, with_path, format!("{} (tenant schema {schema})", database.origin)));
+    if !settings.table.contains('.') {
+        settings.table = format!("{schema}.{}", settings.table);
+    }
+    Ok(())
+}
+
+/// The tenant database (or schema) names of a service's environment.
 async fn list_tenants(tenants: &Tenants, base: &Settings, env: &Env) -> Result<Vec<String>, String> {
     let lines = |text: &str| -> Vec<String> {
         text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned).collect()
     };
     match tenants {
-        Tenants::Databases(names) => Ok(names.clone()),
+        Tenants::Databases(names) | Tenants::Schemas(names) => Ok(names.clone()),
         Tenants::File(path) => {
             std::fs::read_to_string(path).map(|t| lines(&t)).map_err(|e| format!("{}: {e}", path.display()))
         }
@@ -166,7 +208,7 @@ async fn list_tenants(tenants: &Tenants, base: &Settings, env: &Env) -> Result<V
             }
             Ok(lines(&String::from_utf8_lossy(&output.stdout)))
         }
-        Tenants::Query(sql) => {
+        Tenants::Query(sql) | Tenants::SchemaQuery(sql) => {
             let database = base.database.as_ref().ok_or("no database to run the tenant query on")?;
             let Target::Postgres(spec) =
                 Target::parse(database.driver, database.dsn(), env).map_err(|e| e.to_string())?
@@ -220,6 +262,7 @@ async fn status_all(
     let timeout = settings.timeout.unwrap_or(STATUS_TIMEOUT);
     let mut results: Vec<TargetStatus> = stream::iter(targets)
         .map(|target| async move {
+            let env = &target.env(env);
             let mut status = TargetStatus {
                 target: target.id.clone(),
                 service: target.service,
@@ -368,6 +411,7 @@ async fn up_all(
     };
     let mut results: Vec<TargetRun> = stream::iter(targets)
         .map(|target| async move {
+            let env = &target.env(env);
             let mut result = TargetRun {
                 target: target.id.clone(),
                 service: target.service,

@@ -191,3 +191,48 @@ tenants = {{ query = "SELECT datname FROM pg_database WHERE datname LIKE '{prefi
         admin_exec(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
     }
 }
+
+#[tokio::test]
+async fn tenants_as_schemas_of_one_database() {
+    let db = TestDb::new("fleet_schemas").await;
+    let schemas: Vec<String> = (0..20).map(|n| format!("tenant_{n:02}")).collect();
+    for schema in &schemas {
+        db.exec(&format!("CREATE SCHEMA {schema}")).await;
+    }
+    let migrations = TempDir::new("fleet_schema_migrations");
+    migrations.write(
+        "00001_items.sql",
+        "-- +goose Up\n-- +goose ENVSUB ON\nCREATE TABLE items (id int);\nCOMMENT ON TABLE items IS 'for ${MIGRATE_TENANT}';\n-- +goose Down\nDROP TABLE items;\n",
+    );
+    migrations.write("00002_more.sql", "-- +goose Up\nALTER TABLE items ADD COLUMN note text;\n");
+    let (host, port) = pg_host_port();
+    let root = TempDir::new("fleet_schema_root");
+    root.write(
+        "migrate.toml",
+        &format!(
+            r#"[environments.prod]
+database = {{ host = "{host}", port = {port}, user = "postgres", name = "{name}", params = {{ sslmode = "disable" }} }}
+[services.shop]
+dir = "{dir}"
+tenants = {{ schemas_query = "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant\\_%' ORDER BY 1" }}
+"#,
+            name = db.name,
+            dir = migrations.path(),
+        ),
+    );
+    let run = migrate_in(&root.0, &["up", "--all", "--jobs", "4", "--json", "--no-lint"], &[]).expect(0);
+    let results = targets(&run.json());
+    assert_eq!(results.len(), 20, "{}", run.stdout);
+    assert!(results.values().all(|r| r["applied"] == 2), "{}", run.stdout);
+    for schema in &schemas {
+        let comment = db.column(&format!("SELECT obj_description('{schema}.items'::regclass)")).await;
+        assert_eq!(comment, [format!("for {schema}")]);
+        let versions =
+            db.column(&format!("SELECT count(*)::text FROM {schema}.goose_db_version WHERE version_id > 0")).await;
+        assert_eq!(versions, ["2"], "{schema}");
+    }
+    assert!(!db.has_table("public.goose_db_version").await, "nothing in the default schema");
+    // status --all sees each schema's own table: nothing pending.
+    migrate_in(&root.0, &["status", "--all"], &[]).expect(0);
+    db.drop_db().await;
+}
