@@ -15,6 +15,8 @@
 #   MIGRATE_TEST_CH_CLUSTER_NAME test_cluster
 # (The CLI tests' password roles join `migrate_password_auth`, which they create, and which servers.sh's
 # pg_hba line makes give a real password on 127.0.0.1.)
+#   MIGRATE_TEST_PG_SOCKET_DIR   the server's Unix-socket directory (/var/run/postgresql; set per version by
+#                                scripts/test-pg-versions.sh)
 #   MIGRATE_SERVERS_SH           this checkout's scripts/servers.sh, for tests that stop and start a cluster node
 #                                ("$MIGRATE_SERVERS_SH" cluster-stop-node b / cluster-start-node b)
 set -euo pipefail
@@ -37,6 +39,12 @@ echo "---- cargo test --workspace --all-targets $*"
 cargo test --workspace --all-targets "$@"
 echo "---- cargo test --workspace --doc $*"
 cargo test --workspace --doc "$@"
+
+# The PostgreSQL end-to-end tests on PostgreSQL 18 too (the newest; scripts/test-pg-versions.sh runs 16-18).
+if [[ $# -eq 0 ]]; then
+  echo "---- scripts/test-pg-versions.sh 18 (tests/e2e on PostgreSQL 18)"
+  "$ROOT/scripts/test-pg-versions.sh" 18
+fi
 
 # The ClickHouse driver's SQL on a current engine (chdb runs ClickHouse 26.x in process).
 if [[ $# -eq 0 ]]; then

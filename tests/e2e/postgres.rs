@@ -207,7 +207,10 @@ async fn goose_can_continue_a_database_migrate_migrated() {
         ]
     );
     assert_eq!(
-        db.column("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'goose_db_version'::regclass")
+        // PostgreSQL 18 lists NOT NULL constraints in pg_constraint too (contype 'n'): compare the others.
+        db.column(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'goose_db_version'::regclass AND contype <> 'n'"
+        )
             .await,
         ["PRIMARY KEY (id)"]
     );
@@ -487,11 +490,19 @@ async fn connects_with_libpq_key_value_dsns_sockets_and_pg_environment() {
         "PGUSER" => Some("postgres".to_owned()),
         _ => None,
     };
+    // The server under test (MIGRATE_TEST_PG_URL: 15 from Debian, or 16-18 on their own ports and sockets).
+    let port = crate::support::admin_options().get_port();
+    #[allow(clippy::disallowed_methods)] // Tests read their server from the environment.
+    let socket_dir = std::env::var("MIGRATE_TEST_PG_SOCKET_DIR").unwrap_or_else(|_| "/var/run/postgresql".to_owned());
+    let env = |name: &str| match name {
+        "PGPORT" => Some(port.to_string()),
+        other => env(other),
+    };
     let dsns = [
-        format!("host=127.0.0.1 port=5432 user=postgres dbname={} sslmode=disable", db.name),
-        format!("postgres:///{}?host=/var/run/postgresql&user=postgres", db.name),
-        format!("postgresql://postgres@127.0.0.1/{}?options=-c%20search_path%3Dpublic", db.name),
-        format!("dbname={} sslmode=disable", db.name), // host and user from the PG* variables
+        format!("host=127.0.0.1 port={port} user=postgres dbname={} sslmode=disable", db.name),
+        format!("postgres:///{}?host={socket_dir}&port={port}&user=postgres", db.name),
+        format!("postgresql://postgres@127.0.0.1:{port}/{}?options=-c%20search_path%3Dpublic", db.name),
+        format!("dbname={} sslmode=disable", db.name), // host, port and user from the PG* variables
     ];
     for (index, dsn) in dsns.iter().enumerate() {
         let spec = migrate_postgres::PgConnSpec::parse(dsn, &env).unwrap_or_else(|e| panic!("{dsn}: {e}"));
