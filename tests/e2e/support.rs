@@ -139,7 +139,8 @@ pub(crate) async fn up_reporting_checksums(
 ) -> (Result<Vec<String>, RunError>, Vec<String>) {
     let migrations = load(&dir.0);
     let request = PlanRequest { command: Command::Up, allow_missing: false, no_versioning: false };
-    let options = RunOptions { lock: true, allow_changed, preflight: None, stop: None, before_run: None };
+    let options =
+        RunOptions { lock: true, allow_changed, preflight: None, stop: None, before_run: None, lock_retries: 0 };
     let mut events = Vec::new();
     let outcome = migrate(driver, &migrations, &request, &options, &|_| None, &mut |event| match event {
         migrate_core::RunEvent::Changed { changed } => {

@@ -51,6 +51,8 @@ pub(crate) struct OpenOptions<'a> {
     pub(crate) connect_timeout: Option<Duration>,
     /// ClickHouse cluster mode, when asked for on the command line.
     pub(crate) cluster: Option<&'a ClusterFlags>,
+    /// PostgreSQL: `SET LOCAL lock_timeout` in each migration's transaction.
+    pub(crate) lock_timeout: Option<Duration>,
 }
 
 /// A parsed DSN: what the CLI needs to show and to protect before connecting.
@@ -122,7 +124,8 @@ pub(crate) async fn open(target: &Target, options: &OpenOptions<'_>) -> Result<B
             if options.cluster.is_some() {
                 return Err(CliError::Usage("--clickhouse-cluster applies to ClickHouse databases only".to_owned()));
             }
-            let mut config = PgConfig { table: pg_table(options.table)?, ..PgConfig::default() };
+            let mut config =
+                PgConfig { table: pg_table(options.table)?, lock_timeout: options.lock_timeout, ..PgConfig::default() };
             if let Some(lock_wait) = options.lock_wait {
                 config.lock_wait = lock_wait;
             }

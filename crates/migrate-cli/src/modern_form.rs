@@ -420,6 +420,14 @@ pub(crate) struct RunArgs {
     /// How long to wait for another runner's migration lock [default: 5m]
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     lock_wait: Option<Duration>,
+    /// PostgreSQL: lock_timeout for each transactional migration, so a blocked ALTER gives up instead of
+    /// queueing every other query behind it [default: none]
+    #[arg(long, value_name = "DURATION", value_parser = duration)]
+    lock_timeout: Option<Duration>,
+    /// Run a migration that timed out on a lock again, up to N times, with back-off (0.5s, 1s, 2s... at
+    /// most 10s) [default: 0]
+    #[arg(long, value_name = "N")]
+    lock_retries: Option<u32>,
     /// Apply without linting the pending migrations first (lint errors refuse a run otherwise)
     #[arg(long)]
     no_lint: bool,
@@ -536,10 +544,18 @@ impl ModernCli {
             settings.dry_run = run.dry_run;
             settings.json = run.json;
             settings.lock_wait = run.lock_wait;
+            settings.lock_timeout = run.lock_timeout.filter(|t| !t.is_zero());
+            settings.lock_retries = run.lock_retries.unwrap_or(0);
             settings.lint.no_lint = run.no_lint;
         }
         if let Some(environment) = project.environment() {
             settings.lock_wait = settings.lock_wait.or(environment.lock_wait);
+            if run.is_some_and(|run| run.lock_timeout.is_none()) {
+                settings.lock_timeout = environment.lock_timeout;
+            }
+            if run.is_some_and(|run| run.lock_retries.is_none()) {
+                settings.lock_retries = environment.lock_retries.unwrap_or(0);
+            }
             settings.lint.no_lint |= environment.lint == Some(false);
         }
         match &self.command {

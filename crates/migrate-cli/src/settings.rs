@@ -41,6 +41,10 @@ pub(crate) struct Settings {
     pub(crate) timeout: Option<Duration>,
     /// How long to wait for another runner's migration lock (the driver's default when `None`).
     pub(crate) lock_wait: Option<Duration>,
+    /// PostgreSQL's `lock_timeout` for each transactional migration (none when `None`).
+    pub(crate) lock_timeout: Option<Duration>,
+    /// How many times a migration that timed out on a lock runs again.
+    pub(crate) lock_retries: u32,
     /// ClickHouse cluster mode (the DSN's `cluster=` parameter turns it on too).
     pub(crate) clickhouse_cluster: Option<ClusterFlags>,
     /// `lint`'s switches, and the runs' `--no-lint`.
@@ -219,6 +223,8 @@ impl Settings {
             sequential: false,
             timeout: None,
             lock_wait: None,
+            lock_timeout: None,
+            lock_retries: 0,
             clickhouse_cluster: None,
             lint: LintFlags::default(),
             ops: Operations::default(),

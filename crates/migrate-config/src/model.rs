@@ -120,6 +120,10 @@ pub struct Environment {
     pub protected: bool,
     /// How long to wait for another runner's lock.
     pub lock_wait: Option<Duration>,
+    /// PostgreSQL's `lock_timeout` for each transactional migration.
+    pub lock_timeout: Option<Duration>,
+    /// How many times a migration that timed out on a lock runs again.
+    pub lock_retries: Option<u32>,
     /// `lint = false`: runs apply without linting first (as `--no-lint`).
     pub lint: Option<bool>,
     /// The backup taken before a run that changes something.

@@ -190,6 +190,8 @@ impl File<'_> {
             driver: raw.driver.map(|d| self.located(d)),
             protected: raw.protected.unwrap_or(false),
             lock_wait: raw.lock_wait.map(|w| self.duration("lock_wait", w)).transpose()?,
+            lock_timeout: raw.lock_timeout.map(|w| self.duration("lock_timeout", w)).transpose()?,
+            lock_retries: raw.lock_retries,
             lint: raw.lint,
             backup,
             metrics: self.metrics(raw.metrics)?,

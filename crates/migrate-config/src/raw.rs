@@ -66,6 +66,8 @@ pub(crate) struct RawEnvironment {
     pub(crate) driver: Option<Spanned<String>>,
     pub(crate) protected: Option<bool>,
     pub(crate) lock_wait: Option<Spanned<String>>,
+    pub(crate) lock_timeout: Option<Spanned<String>>,
+    pub(crate) lock_retries: Option<u32>,
     pub(crate) lint: Option<bool>,
     pub(crate) backup: Option<Spanned<RawBackup>>,
     pub(crate) metrics: Option<RawMetrics>,

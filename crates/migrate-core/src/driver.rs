@@ -49,12 +49,22 @@ pub struct StatementFailure {
     pub position: Option<usize>,
     /// The server's or client's error.
     pub error: BoxError,
+    /// The server gave up waiting for a lock the statement needed (PostgreSQL's `lock_not_available`,
+    /// 55P03, after `lock_timeout`): nothing of it took effect, so a transaction can be run again
+    /// ([`crate::RunOptions::lock_retries`]).
+    pub lock_timeout: bool,
 }
 
 impl StatementFailure {
     /// A failure of the statement at `statement` (or of bookkeeping when `None`).
     pub fn new(statement: Option<usize>, position: Option<usize>, error: BoxError) -> StatementFailure {
-        StatementFailure { statement, position, error }
+        StatementFailure { statement, position, error, lock_timeout: false }
+    }
+
+    /// The same failure, marked as a lock wait that timed out.
+    pub fn with_lock_timeout(mut self, lock_timeout: bool) -> StatementFailure {
+        self.lock_timeout = lock_timeout;
+        self
     }
 }
 

@@ -73,7 +73,8 @@ pub use crate::plan::{
 pub use crate::preflight::{Preflight, PreflightErrors, PreflightFinding};
 pub use crate::progress::{statements_checksum, Progress, ProgressStore};
 pub use crate::runner::{
-    migrate, run, MigrationResult, Outcome, RunError, RunErrorKind, RunEvent, RunOptions, RunReport, RUN_EVENT_TARGET,
+    lock_retry_delay, migrate, run, MigrationResult, Outcome, RunError, RunErrorKind, RunEvent, RunOptions, RunReport,
+    RUN_EVENT_TARGET,
 };
 pub use crate::source::{
     resolve, resolve_files, CodeMigrationInfo, DirectorySource, EmbeddedSource, FileContents, Migration, MigrationKind,

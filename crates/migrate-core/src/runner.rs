@@ -36,12 +36,28 @@ pub struct RunOptions {
     /// Runs under the lock before the first statement of a run that changes something (a backup); its
     /// error stops the run with nothing applied.
     pub before_run: Option<Arc<dyn BeforeRun>>,
+    /// How many times a migration whose statement gave up waiting for a lock (`lock_timeout`) is run
+    /// again: a transactional one whole, in a new transaction; a NO TRANSACTION one only when its first
+    /// statement was the one (never past it). 0: never.
+    pub lock_retries: u32,
+}
+
+/// The wait before retry `attempt` (1-based) of a migration that timed out on a lock: 0.5 s, doubling, at
+/// most 10 s, so a blocker has time to finish without the runner queueing behind it for long.
+///
+/// ```
+/// use std::time::Duration;
+/// let delays: Vec<Duration> = (1..=7).map(migrate_core::lock_retry_delay).collect();
+/// assert_eq!(delays.iter().map(Duration::as_millis).collect::<Vec<_>>(), [500, 1000, 2000, 4000, 8000, 10000, 10000]);
+/// ```
+pub fn lock_retry_delay(attempt: u32) -> Duration {
+    Duration::from_millis(500u64.saturating_mul(1u64 << attempt.saturating_sub(1).min(5))).min(Duration::from_secs(10))
 }
 
 impl Default for RunOptions {
     /// Locked, refusing changed history, no preflight check.
     fn default() -> RunOptions {
-        RunOptions { lock: true, allow_changed: false, preflight: None, stop: None, before_run: None }
+        RunOptions { lock: true, allow_changed: false, preflight: None, stop: None, before_run: None, lock_retries: 0 }
     }
 }
 
@@ -53,6 +69,7 @@ impl fmt::Debug for RunOptions {
             .field("preflight", &self.preflight.is_some())
             .field("stop", &self.stop)
             .field("before_run", &self.before_run.as_ref().map(|hook| hook.name()))
+            .field("lock_retries", &self.lock_retries)
             .finish()
     }
 }
@@ -102,6 +119,20 @@ pub enum RunEvent<'a> {
     MigrationFinished {
         /// Its result.
         result: &'a MigrationResult,
+    },
+    /// A statement of a migration gave up waiting for a lock (`lock_timeout`): nothing of the attempt took
+    /// effect, and the migration runs again after `delay`.
+    LockRetry {
+        /// The step.
+        step: &'a PlanStep<'a>,
+        /// The 0-based statement that waited.
+        statement: usize,
+        /// The retry about to start (1-based).
+        attempt: u32,
+        /// How many retries are allowed.
+        of: u32,
+        /// The wait before it.
+        delay: Duration,
     },
     /// A migration failed; nothing of it is recorded.
     MigrationFailed {
@@ -352,7 +383,7 @@ pub async fn run(
     plan: &Plan<'_>,
     on_event: &mut (dyn FnMut(RunEvent<'_>) + Send),
 ) -> Result<RunReport, RunError> {
-    run_until(driver, plan, None, on_event).await
+    run_until(driver, plan, None, 0, on_event).await
 }
 
 /// [`run`], stopping at the next safe point once `stop` is requested.
@@ -360,6 +391,7 @@ async fn run_until(
     driver: &mut dyn Driver,
     plan: &Plan<'_>,
     stop: Option<&StopSignal>,
+    lock_retries: u32,
     on_event: &mut (dyn FnMut(RunEvent<'_>) + Send),
 ) -> Result<RunReport, RunError> {
     let stopping = || stop.is_some_and(StopSignal::is_requested);
@@ -403,7 +435,8 @@ async fn run_until(
             direction = %step.direction,
             duration_ms = tracing::field::Empty,
         );
-        let outcome = run_step(driver, step, transactions, previous, stop, on_event).instrument(span.clone()).await;
+        let outcome =
+            run_step(driver, step, transactions, previous, stop, lock_retries, on_event).instrument(span.clone()).await;
         let duration = started.elapsed();
         span.record("duration_ms", duration.as_secs_f64() * 1000.0);
         if let Err(mut kind) = outcome {
@@ -454,12 +487,14 @@ async fn run_until(
     Ok(report)
 }
 
+#[allow(clippy::too_many_arguments)] // The step's context, each passed on as it is.
 async fn run_step(
     driver: &mut dyn Driver,
     step: &PlanStep<'_>,
     transactions: bool,
     previous: Option<&Progress>,
     stop: Option<&StopSignal>,
+    lock_retries: u32,
     on_event: &mut (dyn FnMut(RunEvent<'_>) + Send),
 ) -> Result<(), RunErrorKind> {
     let record = step.record.then_some((step.version(), step.direction));
@@ -519,15 +554,30 @@ async fn run_step(
         None => bookkeeping(failure.error),
     };
     if in_transaction {
-        let executed = driver.execute_in_transaction(statements, record).await;
-        let ran = match &executed {
-            Err(StatementFailure { statement: Some(index), .. }) => (index + 1).min(statements.len()),
-            _ => statements.len(),
-        };
-        for index in 0..ran {
-            on_event(RunEvent::Statement { step, index });
+        let mut attempt = 0;
+        loop {
+            let executed = driver.execute_in_transaction(statements, record).await;
+            let ran = match &executed {
+                Err(StatementFailure { statement: Some(index), .. }) => (index + 1).min(statements.len()),
+                _ => statements.len(),
+            };
+            for index in 0..ran {
+                on_event(RunEvent::Statement { step, index });
+            }
+            match executed {
+                // Rolled back whole: run it again in a new transaction, its checksum row staged again.
+                Err(f) if f.lock_timeout && attempt < lock_retries && !stop.is_some_and(StopSignal::is_requested) => {
+                    attempt += 1;
+                    let delay = lock_retry_delay(attempt);
+                    let statement = f.statement.unwrap_or(0);
+                    tracing::warn!(target: RUN_EVENT_TARGET, file, attempt, ?delay, "a statement timed out waiting for a lock; retrying the migration");
+                    on_event(RunEvent::LockRetry { step, statement, attempt, of: lock_retries, delay });
+                    sleep(delay).await;
+                    restage_checksum(driver, step).map_err(RunErrorKind::from)?;
+                }
+                other => return other.map_err(failure),
+            }
         }
-        return executed.map_err(failure);
     }
     let (start, mut hasher) = match previous {
         Some(previous) if keeps_progress => check_resume(step, statements, previous)?,
@@ -554,7 +604,20 @@ async fn run_step(
             duration_ms = tracing::field::Empty,
         );
         let started = Instant::now();
-        let executed = driver.execute(statement).instrument(span.clone()).await;
+        let mut executed = driver.execute(statement).instrument(span.clone()).await;
+        // Only the first statement of a migration run outside a transaction is retried: nothing of it ran.
+        let mut attempt = 0;
+        let first = index == 0 && start == 0;
+        while let Err(f) = &executed {
+            if !(first && f.lock_timeout && attempt < lock_retries && !stop.is_some_and(StopSignal::is_requested)) {
+                break;
+            }
+            attempt += 1;
+            let delay = lock_retry_delay(attempt);
+            on_event(RunEvent::LockRetry { step, statement: 0, attempt, of: lock_retries, delay });
+            sleep(delay).await;
+            executed = driver.execute(statement).await;
+        }
         span.record("duration_ms", started.elapsed().as_secs_f64() * 1000.0);
         executed.map_err(|mut f| {
             f.statement = Some(index);
@@ -589,6 +652,64 @@ async fn run_step(
             .map_err(|source| RunErrorKind::Progress { file: file.to_owned(), source })?;
     }
     Ok(())
+}
+
+/// Stages a step's checksum row again, for a retry (the driver takes it with the first attempt).
+fn restage_checksum(driver: &mut dyn Driver, step: &PlanStep<'_>) -> Result<(), crate::history::HistoryError> {
+    if step.record && driver.keeps_checksums() {
+        let row = match step.direction {
+            Direction::Up => checksum_row_of(step.migration)?,
+            Direction::Down => None,
+        };
+        driver.stage_checksum(step.version(), row);
+    }
+    Ok(())
+}
+
+/// Waits `delay` on whatever runtime drives the run: the core depends on none, so a helper thread sleeps
+/// and wakes the task (a retry waits seconds; a thread for it costs nothing next to that).
+async fn sleep(delay: Duration) {
+    SleepFuture::new(delay).await;
+}
+
+/// A future that completes once a helper thread has slept for the delay.
+struct SleepFuture {
+    state: Arc<std::sync::Mutex<(bool, Option<std::task::Waker>)>>,
+}
+
+impl SleepFuture {
+    fn new(delay: Duration) -> SleepFuture {
+        let state = Arc::new(std::sync::Mutex::new((false, None::<std::task::Waker>)));
+        let shared = Arc::clone(&state);
+        std::thread::spawn(move || {
+            std::thread::sleep(delay);
+            if let Ok(mut state) = shared.lock() {
+                state.0 = true;
+                if let Some(waker) = state.1.take() {
+                    waker.wake();
+                }
+            }
+        });
+        SleepFuture { state }
+    }
+}
+
+impl std::future::Future for SleepFuture {
+    type Output = ();
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        match self.state.lock() {
+            Ok(mut state) => {
+                if state.0 {
+                    return std::task::Poll::Ready(());
+                }
+                state.1 = Some(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+            // A poisoned lock means the sleeping thread panicked: do not wait for it.
+            Err(_) => std::task::Poll::Ready(()),
+        }
+    }
 }
 
 /// Where an unfinished migration resumes: after its completed statements, if they are unchanged; with the
@@ -813,7 +934,7 @@ async fn locked_section<'m>(
             .await
             .map_err(|source| RunError::new(RunErrorKind::BeforeRun { hook: hook.name(), source }))?;
     }
-    let report = run_until(driver, &plan, options.stop.as_ref(), on_event).await?;
+    let report = run_until(driver, &plan, options.stop.as_ref(), options.lock_retries, on_event).await?;
     let version_after = (!request.no_versioning).then(|| version_after(&rows, &report));
     Ok(Outcome { report, version_before: plan.current_version(), version_after })
 }

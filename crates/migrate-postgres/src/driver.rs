@@ -413,7 +413,9 @@ fn locate_failure(batch: &Batch, error: sqlx::Error, completed: usize) -> Statem
     };
     match site {
         ErrorSite::Statement { index, position } => {
+            let lock_timeout = sqlstate(&error).as_deref() == Some("55P03");
             StatementFailure::new(Some(index), position, Box::new(ServerError::new(error)))
+                .with_lock_timeout(lock_timeout)
         }
         ErrorSite::Bookkeeping => {
             // Everything but COMMIT completed and then the connection went: the server may have committed.

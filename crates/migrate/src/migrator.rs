@@ -52,6 +52,7 @@ pub struct Migrator {
     lock: bool,
     allow_changed: bool,
     stop: Option<StopSignal>,
+    lock_retries: u32,
     #[cfg(feature = "lint")]
     lint: Option<migrate_lint::LintConfig>,
     #[cfg(feature = "metrics")]
@@ -133,6 +134,7 @@ impl Migrator {
             lock: true,
             allow_changed: false,
             stop: None,
+            lock_retries: 0,
             #[cfg(feature = "lint")]
             lint: None,
             #[cfg(feature = "metrics")]
@@ -253,6 +255,22 @@ impl Migrator {
     /// How long to wait for another runner's lock before failing (default 5 minutes).
     pub fn with_lock_timeout(mut self, timeout: Duration) -> Migrator {
         self.settings.lock_timeout = Some(timeout);
+        self
+    }
+
+    /// PostgreSQL: `lock_timeout` for each transactional migration, so a migration blocked by a long
+    /// transaction gives up (SQLSTATE 55P03) instead of making every later query on that table wait behind
+    /// it. Pair it with [`Migrator::with_lock_retries`].
+    pub fn with_statement_lock_timeout(mut self, timeout: Duration) -> Migrator {
+        self.settings.statement_lock_timeout = Some(timeout).filter(|t| !t.is_zero());
+        self
+    }
+
+    /// Runs a migration that timed out on a lock again, up to `retries` times, waiting
+    /// [`lock_retry_delay`](crate::lock_retry_delay) before each: a transactional one whole, a NO
+    /// TRANSACTION one only when its first statement timed out.
+    pub fn with_lock_retries(mut self, retries: u32) -> Migrator {
+        self.lock_retries = retries;
         self
     }
 
@@ -425,6 +443,7 @@ impl Migrator {
             preflight: None,
             stop: self.stop.clone(),
             before_run: None,
+            lock_retries: self.lock_retries,
         };
         #[cfg(feature = "lint")]
         let options = RunOptions {

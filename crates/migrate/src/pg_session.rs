@@ -100,6 +100,7 @@ fn config(settings: &Settings) -> Result<PgConfig, Error> {
     if let Some(timeout) = settings.lock_timeout {
         config.lock_wait = timeout;
     }
+    config.lock_timeout = settings.statement_lock_timeout;
     Ok(config)
 }
 

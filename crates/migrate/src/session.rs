@@ -22,6 +22,8 @@ pub(crate) struct Settings {
     pub(crate) lock_key: Option<i64>,
     /// How long to wait for another runner's lock; the driver's default when `None`.
     pub(crate) lock_timeout: Option<Duration>,
+    /// PostgreSQL's `lock_timeout` in each migration's transaction.
+    pub(crate) statement_lock_timeout: Option<Duration>,
     /// Registered code migrations.
     #[cfg(feature = "postgres")]
     pub(crate) code: Vec<CodeMigration>,

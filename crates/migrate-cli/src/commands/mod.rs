@@ -188,6 +188,7 @@ async fn connect(settings: &Settings, env: &Env, out: &Output) -> Result<(Driver
         lock_wait: settings.lock_wait,
         connect_timeout: None,
         cluster: settings.clickhouse_cluster.as_ref(),
+        lock_timeout: settings.lock_timeout,
     };
     Ok((kind, drivers::open(&target, &options).await?))
 }

@@ -87,6 +87,18 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
                 ],
             );
         }
+        RunEvent::LockRetry { step, statement, attempt, of, delay } => {
+            let line = step.statements().get(statement).map_or(0, |s| s.line());
+            out.warn(&out.paint(
+                Style::Yellow,
+                &format!(
+                    "warning: {}:{line}: timed out waiting for a lock (lock_timeout); nothing of it took effect, \
+                     running it again in {} (retry {attempt} of {of})",
+                    step.migration.name(),
+                    go_duration(delay)
+                ),
+            ));
+        }
         RunEvent::MigrationFailed { step, statement, .. } => {
             if let Some(live) = &live {
                 live.stop();
@@ -117,6 +129,7 @@ pub(crate) async fn run(command: Command, settings: &Settings, env: &Env, out: &
         preflight: lint::preflight(settings, kind, driver.as_ref()),
         stop: Some(stop.clone()),
         before_run: backup.map(|hook| Arc::new(hook) as Arc<dyn BeforeRun>),
+        lock_retries: settings.lock_retries,
     };
     let canceller = driver.canceller();
     let running = migrate(driver.as_mut(), &migrations, &request, &options, &lookup, &mut on_event);

@@ -32,6 +32,7 @@ pub(crate) async fn wait(settings: &Settings, env: &Env, out: &Output) -> Result
             lock_wait: None,
             connect_timeout: Some(remaining.min(ATTEMPT).max(Duration::from_millis(100))),
             cluster: settings.clickhouse_cluster.as_ref(),
+            lock_timeout: None,
         };
         let attempt = async {
             let mut driver = drivers::open(&target, &options).await?;

@@ -54,3 +54,6 @@ mod metrics;
 
 /// status --all and up --all: a workspace of services and environments, 200 tenants, shards.
 mod fleet;
+
+/// --lock-timeout and --lock-retries: a blocked migration gives up, and runs again whole.
+mod lock_timeout;
