@@ -130,6 +130,7 @@ struct LeaseState {
 struct Claim {
     token: String,
     owner: String,
+    ticket: u64,
     held: bool,
     expires_in: i64,
 }
@@ -208,6 +209,33 @@ impl LeaseLock {
                 }
             };
             self.withdraw(bk, sql, &token, ticket).await;
+            // A holder that crashed on this very machine (same host, same PID namespace, its process gone)
+            // cannot be running: its lease is released now instead of waiting for it to lapse.
+            let dead: Vec<&Claim> = claims.iter().filter(|c| c.token != token && holder_is_gone(&c.owner)).collect();
+            let mut released_any = false;
+            if !dead.is_empty() {
+                for claim in &dead {
+                    tracing::info!(holder = %claim.owner, "the migration lock's holder is gone (its process no longer exists on this host): taking over its lease");
+                    let row = LockRow {
+                        token: &claim.token,
+                        owner: &claim.owner,
+                        ticket: claim.ticket,
+                        seq: RELEASE_SEQ,
+                        held: false,
+                        released: true,
+                        lease_secs: self.lease_secs(),
+                    };
+                    match bk.execute(&sql.write_lock_row(&row)).await {
+                        Ok(_) => released_any = true,
+                        Err(error) => {
+                            tracing::warn!(error = %error, "releasing a gone holder's lock claim failed; waiting for its lease")
+                        }
+                    }
+                }
+            }
+            if released_any {
+                continue;
+            }
             let holder = describe_holder(&claims, &token);
             let waited = started.elapsed();
             if waited >= self.wait {
@@ -410,9 +438,10 @@ async fn read_claims(bk: &Bookkeeping, sql: &Sql) -> Result<Vec<Claim>, ChError>
     let rows = bk.query(&sql.live_claims()).await?;
     rows.into_iter()
         .map(|row| match row.as_slice() {
-            [token, owner, _ticket, held, expires_in] => Ok(Claim {
+            [token, owner, ticket, held, expires_in] => Ok(Claim {
                 token: token.clone(),
                 owner: owner.clone(),
+                ticket: ticket.parse().unwrap_or(0),
                 held: held == "1",
                 expires_in: expires_in.parse().unwrap_or(0),
             }),
@@ -471,14 +500,41 @@ pub(crate) fn unix_nanos() -> u64 {
     u64::try_from(since_epoch.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// `hostname-pid-8hex`, as goose's table locker names its instances.
+/// `hostname-pid-8hex`, as goose's table locker names its instances, then `-pidns` (the PID namespace's
+/// inode): together they let the next runner on the same machine tell that a crashed holder is gone.
 pub(crate) fn owner_id() -> String {
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+    let host = hostname();
+    let namespace = pid_namespace().map(|ns| format!("-ns{ns}")).unwrap_or_default();
+    format!("{host}-{}-{:08x}{namespace}", std::process::id(), random_u64() as u32)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "host".to_owned());
-    format!("{host}-{}-{:08x}", std::process::id(), random_u64() as u32)
+        .unwrap_or_else(|| "host".to_owned())
+}
+
+/// This process's PID namespace, as the inode number of `/proc/self/ns/pid` (`pid:[4026531836]`).
+fn pid_namespace() -> Option<u64> {
+    let link = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    let text = link.to_str()?;
+    text.strip_prefix("pid:[")?.strip_suffix(']')?.parse().ok()
+}
+
+/// Whether an owner id names a process that is provably gone: written by a runner on this host in this
+/// PID namespace (the same `hostname` and `ns` parts) whose PID no longer exists. An owner without a
+/// namespace part (goose's, or an older migrate) is never judged gone.
+fn holder_is_gone(owner: &str) -> bool {
+    let Some((rest, namespace)) = owner.rsplit_once("-ns") else { return false };
+    let Some((rest, _random)) = rest.rsplit_once('-') else { return false };
+    let Some((host, pid)) = rest.rsplit_once('-') else { return false };
+    let (Ok(namespace), Ok(pid)) = (namespace.parse::<u64>(), pid.parse::<u32>()) else { return false };
+    if Some(namespace) != pid_namespace() || host != hostname() || pid == std::process::id() {
+        return false;
+    }
+    !std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
 
 #[cfg(test)]
@@ -486,7 +542,7 @@ mod tests {
     use super::*;
 
     fn claim(token: &str, held: bool) -> Claim {
-        Claim { token: token.to_owned(), owner: format!("owner-{token}"), held, expires_in: 20 }
+        Claim { token: token.to_owned(), owner: format!("owner-{token}"), ticket: 1, held, expires_in: 20 }
     }
 
     #[test]
@@ -527,6 +583,23 @@ mod tests {
         assert_eq!(lock.usable_lease(), Duration::from_millis(2750));
         let lock = LeaseLock::new(owner_id(), Duration::from_secs(30), Duration::from_secs(1));
         assert_eq!(lock.usable_lease(), Duration::from_millis(26500));
+    }
+
+    #[test]
+    fn only_a_holder_gone_from_this_machine_is_taken_over() {
+        let ours = owner_id();
+        assert!(!holder_is_gone(&ours), "this process is alive: {ours}");
+        let (prefix, namespace) = ours.rsplit_once("-ns").unwrap();
+        let (host_pid, random) = prefix.rsplit_once('-').unwrap();
+        let (host, _) = host_pid.rsplit_once('-').unwrap();
+        // A PID that does not exist (beyond pid_max), same host and namespace: gone.
+        assert!(holder_is_gone(&format!("{host}-4194305-{random}-ns{namespace}")));
+        // PID 1 exists: not gone. Another host, another namespace, or no namespace part: never judged.
+        assert!(!holder_is_gone(&format!("{host}-1-{random}-ns{namespace}")));
+        assert!(!holder_is_gone(&format!("elsewhere-4194305-{random}-ns{namespace}")));
+        assert!(!holder_is_gone(&format!("{host}-4194305-{random}-ns1")));
+        assert!(!holder_is_gone(&format!("{host}-4194305-{random}")));
+        assert!(!holder_is_gone("goose-locker"));
     }
 
     #[test]

@@ -140,3 +140,38 @@ async fn sigterm_on_clickhouse_stops_after_the_statement_in_flight_and_the_next_
     assert_eq!(ch(&format!("SELECT arraySort(groupArray(n)) FROM {}.counter", db.name)).trim(), "[1,2]");
     assert_eq!(db.versions(), ["1"]);
 }
+
+#[tokio::test]
+async fn a_killed_clickhouse_runner_s_lease_is_taken_over_at_once_on_the_same_host() {
+    let db = ChDb::new("lease_takeover");
+    let dir = TempDir::new("lease_takeover");
+    dir.write(
+        "00001_slow.sql",
+        "-- +goose Up\nCREATE TABLE t (id UInt64) ENGINE = MergeTree ORDER BY id;\nSELECT sleep(3);\nSELECT sleep(3);\nSELECT sleep(3);\nINSERT INTO t VALUES (1);\n-- +goose Down\nDROP TABLE t;\n",
+    );
+    let url = format!("{}{}", ch_url(), db.name);
+    let mut child = spawn(&["up", "--dir", dir.path(), "--database-url", &url, "--no-lint"]);
+    let held = format!("SELECT count() FROM {}.goose_db_version_lock WHERE held = 1 AND released = 0", db.name);
+    wait_until("the first runner to hold the lease", || {
+        let held = held.clone();
+        async move {
+            ch(&format!("EXISTS TABLE {}.goose_db_version_lock", db_name(&held))).trim() == "1"
+                && ch(&held).trim() != "0"
+        }
+    })
+    .await;
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    // The lease is 30 s; the next runner on this host sees its holder's process is gone and takes over.
+    let started = Instant::now();
+    let run = migrate(&["up", "--dir", dir.path(), "--database-url", &url, "--no-lint"], &[]).expect(0);
+    assert!(started.elapsed() < Duration::from_secs(20), "waited {:?} for a dead runner's lease", started.elapsed());
+    assert!(run.stderr.contains("the migration lock's holder is gone"), "{}", run.stderr);
+    assert_eq!(db.versions(), ["1"]);
+    assert_eq!(ch(&format!("SELECT count() FROM {}.t", db.name)).trim(), "1");
+}
+
+/// The database a `SELECT ... FROM db.table` query names.
+fn db_name(query: &str) -> String {
+    query.split(" FROM ").nth(1).and_then(|rest| rest.split('.').next()).unwrap_or_default().to_owned()
+}
