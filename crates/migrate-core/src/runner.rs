@@ -759,6 +759,10 @@ pub async fn migrate(
     async move {
         let mut first = None;
         if !request.no_versioning {
+            // The version and checksum rows in one round trip where the driver can (a no-op if read ahead).
+            if driver.keeps_checksums() {
+                driver.prefetch_history().await;
+            }
             let rows = read_rows(driver).await?;
             check_checksums(driver, migrations, &rows, options, on_event).await?;
             let planned = plan(migrations, &rows, request, lookup).map_err(|e| RunError::new(e.into()))?;

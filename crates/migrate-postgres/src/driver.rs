@@ -307,6 +307,11 @@ impl VersionStore for PgDriver {
     /// is kept and the lists are read one by one as usual.
     async fn prefetch_history(&mut self) {
         use futures_util::StreamExt;
+        // Idempotent: what was read ahead and not yet used stays (the CLI reads ahead while it lists the
+        // files, and the runner asks again).
+        if self.prefetched.applied.is_some() || self.prefetched.checksums.is_some() {
+            return;
+        }
         let Some(connection) = self.connection.as_mut() else { return };
         let sql = format!("{};\n{}", self.sql.list, self.checksums.list);
         let mut answers = sqlx::raw_sql(AssertSqlSafe(sql)).fetch_many(connection);
