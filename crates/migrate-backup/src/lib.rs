@@ -44,29 +44,13 @@ pub use crate::process::STDERR_TAIL_LINES;
 pub use crate::template::{expand_template, sanitise, PLACEHOLDERS};
 pub use crate::version::{parse_tool_version, ToolVersion};
 
-/// How to take the backup.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BackupMethod {
-    /// PostgreSQL's `pg_dump --format=custom` into a file.
-    PgDump {
-        /// The file to write, as a template such as `/backups/{database}_{timestamp}.dump` (see
-        /// [`expand_template`]). Its directory must exist; the file must not.
-        path: String,
-        /// The pg_dump binary; `pg_dump` on `PATH` when `None`. `pg_restore` is taken from the same
-        /// directory when it is there (a pg_restore older than the pg_dump cannot read its dumps),
-        /// else from `PATH`.
-        pg_dump: Option<PathBuf>,
-    },
-    /// A program run with templated arguments, without a shell.
-    Command {
-        /// The program and its arguments, each a template (see [`expand_template`]). The program is
-        /// looked up on `PATH` unless it contains a `/`. Its stdout's last non-empty line, if any, is
-        /// reported as the backup's location.
-        argv: Vec<String>,
-        /// The command that restores the backup, as templates; printed (shell-quoted), never run.
-        restore: Option<Vec<String>>,
-    },
-}
+/// How to take the backup: `PgDump { path, pg_dump }` (PostgreSQL's `pg_dump --format=custom` to a path
+/// template such as `/backups/{database}_{timestamp}.dump` (see [`expand_template`]), whose directory must
+/// exist and file must not; `pg_restore` is taken from pg_dump's directory when it is there) or `Command {
+/// argv, restore }` (a program run with templated arguments, without a shell; its stdout's last non-empty
+/// line is the backup's location; `restore` is printed, shell-quoted, never run). The type is
+/// `migrate.toml`'s own (`[environments.NAME.backup]`), so the file and the backup share one definition.
+pub use migrate_config::BackupMethodConfig as BackupMethod;
 
 /// What the templates and the backup command are told about the run.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -263,18 +263,7 @@ impl Bookkeeping {
 
 /// A client error and its causes on one line, without the URL (which could carry settings).
 fn describe(error: reqwest::Error) -> String {
-    let error = error.without_url();
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
+    migrate_core::error_chain(&error.without_url())
 }
 
 /// Splits a `TabSeparated` answer into rows of unescaped values.

@@ -35,6 +35,7 @@ mod applied_at;
 mod before_run;
 mod checksum;
 mod driver;
+mod error_text;
 mod history;
 mod history_write;
 mod marks;
@@ -56,6 +57,7 @@ pub use crate::checksum::{ChecksumRow, ChecksumStore, Checksums};
 pub use crate::driver::{
     AppliedRow, BoxError, Canceller, Capabilities, CodeFailure, Driver, Executor, Lock, StatementFailure, VersionStore,
 };
+pub use crate::error_text::error_chain;
 pub use crate::history::{
     applied_count, check_history, checksum_row_of, plan_repair, verify_history, ChangedMigration, Finding,
     HistoryCheck, HistoryError, Repair, RepairError,

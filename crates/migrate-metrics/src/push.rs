@@ -265,17 +265,7 @@ fn first_line(body: &str) -> String {
 /// A client error and its causes on one line, without the URL (which could carry the password).
 fn describe(error: reqwest::Error, timeout: Duration) -> String {
     let timed_out = error.is_timeout();
-    let error = error.without_url();
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
+    let mut text = migrate_core::error_chain(&error.without_url());
     if timed_out && !timeout.is_zero() {
         text.push_str(&format!(" (timeout {timeout:?})"));
     }

@@ -123,17 +123,17 @@ pub mod testing;
 // The core's API, by name (its URL helpers, `url_syntax`, stay the drivers' business).
 pub use migrate_core::url_syntax::parse_go_duration;
 pub use migrate_core::{
-    applied_count, check_history, checksum_row_of, current_version, expand_variables, lock_retry_delay, mark, migrate,
-    parse, parse_applied_at, parse_direction, parse_direction_verbatim, plan, plan_marks, plan_repair, repair, replan,
-    resolve, resolve_files, run, statements_checksum, status, verify_history, version_from_file_name, AppliedAt,
-    AppliedRow, BeforeRun, BoxError, Canceller, Capabilities, ChangedMigration, ChecksumRow, ChecksumStore, Checksums,
-    CodeFailure, CodeMigrationInfo, Command, Direction, DirectionParse, DirectorySource, Driver, EmbeddedSource,
-    Executor, FileContents, Finding, HistoryCheck, HistoryError, Lock, Mark, MarkError, Migration, MigrationKind,
-    MigrationResult, MigrationSource, Outcome, ParseError, ParseErrorKind, ParseWarning, ParseWarningKind,
-    ParsedMigration, Plan, PlanError, PlanRequest, PlanStep, Preflight, PreflightErrors, PreflightFinding, Progress,
-    ProgressStore, Repair, RepairError, ResolveError, ResolveProblem, RunAbout, RunError, RunErrorKind, RunEvent,
-    RunOptions, RunReport, SourceFile, SqlText, Statement, StatementFailure, StatusEntry, StatusState, StepBody,
-    StopSignal, Version, VersionNameError, VersionStore, RUN_EVENT_TARGET,
+    applied_count, check_history, checksum_row_of, current_version, error_chain, expand_variables, lock_retry_delay,
+    mark, migrate, parse, parse_applied_at, parse_direction, parse_direction_verbatim, plan, plan_marks, plan_repair,
+    repair, replan, resolve, resolve_files, run, statements_checksum, status, verify_history, version_from_file_name,
+    AppliedAt, AppliedRow, BeforeRun, BoxError, Canceller, Capabilities, ChangedMigration, ChecksumRow, ChecksumStore,
+    Checksums, CodeFailure, CodeMigrationInfo, Command, Direction, DirectionParse, DirectorySource, Driver,
+    EmbeddedSource, Executor, FileContents, Finding, HistoryCheck, HistoryError, Lock, Mark, MarkError, Migration,
+    MigrationKind, MigrationResult, MigrationSource, Outcome, ParseError, ParseErrorKind, ParseWarning,
+    ParseWarningKind, ParsedMigration, Plan, PlanError, PlanRequest, PlanStep, Preflight, PreflightErrors,
+    PreflightFinding, Progress, ProgressStore, Repair, RepairError, ResolveError, ResolveProblem, RunAbout, RunError,
+    RunErrorKind, RunEvent, RunOptions, RunReport, SourceFile, SqlText, Statement, StatementFailure, StatusEntry,
+    StatusState, StepBody, StopSignal, Version, VersionNameError, VersionStore, RUN_EVENT_TARGET,
 };
 
 #[cfg(feature = "postgres")]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use migrate::{BeforeRun, BoxError, RunAbout};
-use migrate_backup::{take_backup, BackupContext, BackupMethod, BackupReport, BackupTarget};
+use migrate_backup::{take_backup, BackupContext, BackupReport, BackupTarget};
 use migrate_config::{BackupConfig, BackupMethodConfig, BackupMode};
 
 use crate::drivers::Target;
@@ -73,17 +73,6 @@ impl BackupHook {
     pub(crate) fn taken(&self) -> Arc<std::sync::Mutex<Option<BackupReport>>> {
         Arc::clone(&self.taken)
     }
-
-    fn method(&self) -> BackupMethod {
-        match &self.config.method {
-            BackupMethodConfig::PgDump { path, pg_dump } => {
-                BackupMethod::PgDump { path: path.clone(), pg_dump: pg_dump.clone() }
-            }
-            BackupMethodConfig::Command { argv, restore } => {
-                BackupMethod::Command { argv: argv.clone(), restore: restore.clone() }
-            }
-        }
-    }
 }
 
 #[async_trait]
@@ -121,7 +110,7 @@ impl BeforeRun for BackupHook {
             "backup: taking a backup of {} before {} migration(s) run (environment {})",
             context.database, about.steps, self.environment
         ));
-        match take_backup(&self.method(), &target, &context, self.config.timeout).await {
+        match take_backup(&self.config.method, &target, &context, self.config.timeout).await {
             Ok(report) => {
                 let mut fields = vec![("backup", report.to_json())];
                 if let Some(path) = &report.path {

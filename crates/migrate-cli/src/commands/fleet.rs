@@ -27,12 +27,19 @@ use crate::settings::{Command, Fleet, Settings};
 /// How long `status --all` waits for one target unless `--timeout` says.
 const STATUS_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// One target: its name and its settings, or why it has none (a variable it needs is not set...).
-struct Planned {
-    id: String,
+/// Which target a line or a result is about, as the JSON documents name it.
+#[derive(Debug, Clone, Default, Serialize)]
+struct TargetName {
+    /// `service/environment[/tenant]`.
+    target: String,
     service: String,
     environment: String,
     tenant: Option<String>,
+}
+
+/// One target: its name and its settings, or why it has none (a variable it needs is not set...).
+struct Planned {
+    name: TargetName,
     settings: Result<Settings, String>,
 }
 
@@ -42,7 +49,7 @@ const TENANT_VAR: &str = "MIGRATE_TENANT";
 impl Planned {
     /// The environment a target runs with: the process's, plus `MIGRATE_TENANT` for a tenant.
     fn env(&self, env: &Env) -> Env {
-        match &self.tenant {
+        match &self.name.tenant {
             Some(tenant) => env.with_var(TENANT_VAR, tenant),
             None => env.clone(),
         }
@@ -89,10 +96,7 @@ async fn plan(settings: &Settings, fleet: &Fleet, env: &Env) -> Result<Vec<Plann
                     Ok(names) => Some(names),
                     Err(error) => {
                         targets.push(Planned {
-                            id,
-                            service: name.clone(),
-                            environment: (*environment).clone(),
-                            tenant: None,
+                            name: target_name(id, name, environment, None),
                             settings: Err(format!("listing the tenants failed: {error}")),
                         });
                         continue;
@@ -102,10 +106,7 @@ async fn plan(settings: &Settings, fleet: &Fleet, env: &Env) -> Result<Vec<Plann
             };
             match tenants {
                 None => targets.push(Planned {
-                    id,
-                    service: name.clone(),
-                    environment: (*environment).clone(),
-                    tenant: None,
+                    name: target_name(id, name, environment, None),
                     settings: resolved.map_err(|e| e.to_string()),
                 }),
                 Some(names) => {
@@ -121,10 +122,7 @@ async fn plan(settings: &Settings, fleet: &Fleet, env: &Env) -> Result<Vec<Plann
                             Ok(settings)
                         });
                         targets.push(Planned {
-                            id: format!("{id}/{tenant}"),
-                            service: name.clone(),
-                            environment: (*environment).clone(),
-                            tenant: Some(tenant),
+                            name: target_name(format!("{id}/{tenant}"), name, environment, Some(tenant)),
                             settings,
                         });
                     }
@@ -133,10 +131,14 @@ async fn plan(settings: &Settings, fleet: &Fleet, env: &Env) -> Result<Vec<Plann
         }
     }
     if let Some((index, count)) = fleet.shard {
-        targets.retain(|target| shard_of(&target.id, count) == index);
+        targets.retain(|target| shard_of(&target.name.target, count) == index);
     }
-    targets.sort_by(|a, b| a.id.cmp(&b.id));
+    targets.sort_by(|a, b| a.name.target.cmp(&b.name.target));
     Ok(targets)
+}
+
+fn target_name(target: String, service: &str, environment: &str, tenant: Option<String>) -> TargetName {
+    TargetName { target, service: service.to_owned(), environment: environment.to_owned(), tenant }
 }
 
 /// The settings of one service in one environment, as a single run would have them.
@@ -239,10 +241,8 @@ fn shard_of(id: &str, count: u64) -> u64 {
 /// What `status --all` found at one target.
 #[derive(Debug, Default, Serialize)]
 struct TargetStatus {
-    target: String,
-    service: String,
-    environment: String,
-    tenant: Option<String>,
+    #[serde(flatten)]
+    name: TargetName,
     reachable: bool,
     version: Option<i64>,
     pending: usize,
@@ -263,13 +263,7 @@ async fn status_all(
     let mut results: Vec<TargetStatus> = stream::iter(targets)
         .map(|target| async move {
             let env = &target.env(env);
-            let mut status = TargetStatus {
-                target: target.id.clone(),
-                service: target.service,
-                environment: target.environment,
-                tenant: target.tenant,
-                ..TargetStatus::default()
-            };
+            let mut status = TargetStatus { name: target.name.clone(), ..TargetStatus::default() };
             let settings = match target.settings {
                 Ok(settings) => settings,
                 Err(error) => {
@@ -277,7 +271,7 @@ async fn status_all(
                     return status;
                 }
             };
-            let out = out.for_target(&target.id);
+            let out = out.for_target(&target.name.target);
             match tokio::time::timeout(timeout, read_status(&settings, env, &out, &mut status)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => status.error = Some(error.to_string()),
@@ -288,7 +282,7 @@ async fn status_all(
         .buffer_unordered(fleet.jobs)
         .collect()
         .await;
-    results.sort_by(|a, b| a.target.cmp(&b.target));
+    results.sort_by(|a, b| a.name.target.cmp(&b.name.target));
     let failed = results.iter().any(|r| r.error.is_some());
     let pending = results.iter().any(|r| r.pending > 0 || r.partial > 0);
     if settings.json {
@@ -357,7 +351,7 @@ async fn changed_count(
 }
 
 fn status_table(results: &[TargetStatus]) -> Vec<String> {
-    let width = results.iter().map(|r| r.target.len()).max().unwrap_or(6).max(6);
+    let width = results.iter().map(|r| r.name.target.len()).max().unwrap_or(6).max(6);
     let mut lines = vec![format!(
         "{:<width$}  {:<9}  {:>14}  {:>7}  {:>7}  {:>7}  LOCK",
         "TARGET", "REACHABLE", "VERSION", "PENDING", "PARTIAL", "CHANGED"
@@ -371,7 +365,7 @@ fn status_table(results: &[TargetStatus]) -> Vec<String> {
         };
         lines.push(format!(
             "{:<width$}  {:<9}  {version:>14}  {:>7}  {:>7}  {:>7}  {lock}",
-            r.target,
+            r.name.target,
             if r.reachable { "yes" } else { "no" },
             r.pending,
             r.partial,
@@ -384,10 +378,8 @@ fn status_table(results: &[TargetStatus]) -> Vec<String> {
 /// What `up --all` did at one target.
 #[derive(Debug, Default, Serialize)]
 struct TargetRun {
-    target: String,
-    service: String,
-    environment: String,
-    tenant: Option<String>,
+    #[serde(flatten)]
+    name: TargetName,
     ok: bool,
     skipped: bool,
     version_before: Option<i64>,
@@ -412,13 +404,7 @@ async fn up_all(
     let mut results: Vec<TargetRun> = stream::iter(targets)
         .map(|target| async move {
             let env = &target.env(env);
-            let mut result = TargetRun {
-                target: target.id.clone(),
-                service: target.service,
-                environment: target.environment,
-                tenant: target.tenant,
-                ..TargetRun::default()
-            };
+            let mut result = TargetRun { name: target.name.clone(), ..TargetRun::default() };
             if stop.load(Ordering::SeqCst) {
                 result.skipped = true;
                 result.error = Some("not started: an earlier target failed (--fail-fast)".to_owned());
@@ -432,7 +418,7 @@ async fn up_all(
                     return result;
                 }
             };
-            let out = out.for_target(&target.id);
+            let out = out.for_target(&target.name.target);
             let started = Instant::now();
             let outcome = run::run(command, &settings, env, &out).await;
             result.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -462,7 +448,7 @@ async fn up_all(
         .buffer_unordered(fleet.jobs)
         .collect()
         .await;
-    results.sort_by(|a, b| a.target.cmp(&b.target));
+    results.sort_by(|a, b| a.name.target.cmp(&b.name.target));
     let failed = results.iter().filter(|r| !r.ok).count();
     if settings.json {
         #[derive(Serialize)]
@@ -481,7 +467,7 @@ async fn up_all(
 }
 
 fn run_table(results: &[TargetRun]) -> Vec<String> {
-    let width = results.iter().map(|r| r.target.len()).max().unwrap_or(6).max(6);
+    let width = results.iter().map(|r| r.name.target.len()).max().unwrap_or(6).max(6);
     let mut lines = vec![format!(
         "{:<width$}  {:<7}  {:>14}  {:>14}  {:>7}  {:>9}  ERROR",
         "TARGET", "RESULT", "BEFORE", "AFTER", "APPLIED", "DURATION"
@@ -498,7 +484,7 @@ fn run_table(results: &[TargetRun]) -> Vec<String> {
         let error = r.error.as_deref().and_then(|e| e.lines().next()).unwrap_or("");
         lines.push(format!(
             "{:<width$}  {result:<7}  {:>14}  {:>14}  {:>7}  {:>7}ms  {error}",
-            r.target,
+            r.name.target,
             version(r.version_before),
             version(r.version_after),
             r.applied,
