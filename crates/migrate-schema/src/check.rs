@@ -84,7 +84,11 @@ impl fmt::Display for TestFinding {
             }
             Problem::EmptyDown => write!(f, "{}: its Down is empty", self.name),
             Problem::DownMismatch { differences } => {
-                write!(f, "{}: its Down does not undo its Up; after the Down, compared with before the Up:", self.name)?;
+                write!(
+                    f,
+                    "{}: its Down does not undo its Up; after the Down, compared with before the Up:",
+                    self.name
+                )?;
                 for difference in differences {
                     write!(f, "\n  {difference}")?;
                 }
@@ -155,7 +159,11 @@ async fn walk(scratch: &ScratchDatabase, migrator: &Migrator, options: &ReadOpti
                 }
                 Err(error) => {
                     let (version, name) = failed_migration(&error);
-                    report.findings.push(TestFinding { version, name, problem: Problem::UpFailed { error: error.to_string() } });
+                    report.findings.push(TestFinding {
+                        version,
+                        name,
+                        problem: Problem::UpFailed { error: error.to_string() },
+                    });
                     return Ok(());
                 }
             }

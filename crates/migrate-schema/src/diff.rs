@@ -78,7 +78,9 @@ pub fn diff(expected: &Schema, actual: &Schema) -> Vec<Finding> {
     let mut findings = Vec::new();
     for (object, definition) in before {
         match after.remove(&object) {
-            None => findings.push(Finding { object, kind: FindingKind::Missing, before: Some(definition), after: None }),
+            None => {
+                findings.push(Finding { object, kind: FindingKind::Missing, before: Some(definition), after: None })
+            }
             Some(other) if other != definition => findings.push(Finding {
                 object,
                 kind: FindingKind::Changed,
@@ -88,11 +90,12 @@ pub fn diff(expected: &Schema, actual: &Schema) -> Vec<Finding> {
             Some(_) => {}
         }
     }
-    findings.extend(
-        after
-            .into_iter()
-            .map(|(object, definition)| Finding { object, kind: FindingKind::Extra, before: None, after: Some(definition) }),
-    );
+    findings.extend(after.into_iter().map(|(object, definition)| Finding {
+        object,
+        kind: FindingKind::Extra,
+        before: None,
+        after: Some(definition),
+    }));
     findings.sort_by(|a, b| a.object.cmp(&b.object));
     findings
 }
@@ -107,7 +110,10 @@ fn objects(schema: &Schema) -> BTreeMap<String, String> {
         add(format!("schema {}", ident(name)), format!("CREATE SCHEMA {}", ident(name)));
     }
     for e in &schema.extensions {
-        add(format!("extension {}", ident(&e.name)), format!("CREATE EXTENSION {} WITH SCHEMA {}", ident(&e.name), ident(&e.schema)));
+        add(
+            format!("extension {}", ident(&e.name)),
+            format!("CREATE EXTENSION {} WITH SCHEMA {}", ident(&e.name), ident(&e.schema)),
+        );
     }
     for e in &schema.enums {
         add(format!("type {}", e.name), enum_sql(e));

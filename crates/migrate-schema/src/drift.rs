@@ -65,7 +65,11 @@ pub async fn drift(
 }
 
 /// Connects, reads the schema, closes.
-pub async fn read_database(options: &PgConnectOptions, target: &str, read_options: &ReadOptions) -> Result<Schema, Error> {
+pub async fn read_database(
+    options: &PgConnectOptions,
+    target: &str,
+    read_options: &ReadOptions,
+) -> Result<Schema, Error> {
     let mut connection = connect(options, target).await?;
     let schema = read(&mut connection, read_options).await;
     let _ = connection.close().await;

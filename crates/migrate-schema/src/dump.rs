@@ -35,7 +35,10 @@ pub fn dump(schema: &Schema) -> String {
             out.push_str(";\n");
         }
     };
-    section("Schemas", schema.schemas.iter().map(|name| format!("CREATE SCHEMA IF NOT EXISTS {}", ident(name))).collect());
+    section(
+        "Schemas",
+        schema.schemas.iter().map(|name| format!("CREATE SCHEMA IF NOT EXISTS {}", ident(name))).collect(),
+    );
     section(
         "Extensions",
         schema
@@ -56,7 +59,9 @@ pub fn dump(schema: &Schema) -> String {
             .sequences
             .iter()
             .filter_map(|s| {
-                s.owned_by.as_ref().map(|(table, column)| format!("ALTER SEQUENCE {} OWNED BY {table}.{}", s.name, ident(column)))
+                s.owned_by
+                    .as_ref()
+                    .map(|(table, column)| format!("ALTER SEQUENCE {} OWNED BY {table}.{}", s.name, ident(column)))
             })
             .collect(),
     );
@@ -72,7 +77,10 @@ pub fn dump(schema: &Schema) -> String {
         statements
     };
     section("Constraints", constraints(false));
-    section("Views and materialized views", views_in_order(schema).into_iter().map(|(view, m)| view_sql(view, m)).collect());
+    section(
+        "Views and materialized views",
+        views_in_order(schema).into_iter().map(|(view, m)| view_sql(view, m)).collect(),
+    );
     section("Indexes", schema.indexes.iter().map(|i| i.definition.clone()).collect());
     section("Foreign keys", constraints(true));
     section("Triggers", schema.triggers.iter().map(|t| t.definition.clone()).collect());

@@ -34,7 +34,8 @@ impl ReadOptions {
         let name = table.table();
         // The companions are named by suffixing the version table's name: checksums (migrate-postgres),
         // progress and lock (the ClickHouse driver's, left out here too in case a team shares names).
-        let left_out = ["", "_checksums", "_progress", "_lock"].iter().map(|suffix| format!("{name}{suffix}")).collect();
+        let left_out =
+            ["", "_checksums", "_progress", "_lock"].iter().map(|suffix| format!("{name}{suffix}")).collect();
         Ok(ReadOptions { version_schema: table.schema().map(str::to_owned), left_out })
     }
 }
@@ -44,9 +45,14 @@ impl Default for ReadOptions {
     fn default() -> ReadOptions {
         ReadOptions {
             version_schema: None,
-            left_out: ["goose_db_version", "goose_db_version_checksums", "goose_db_version_progress", "goose_db_version_lock"]
-                .map(str::to_owned)
-                .to_vec(),
+            left_out: [
+                "goose_db_version",
+                "goose_db_version_checksums",
+                "goose_db_version_progress",
+                "goose_db_version_lock",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
         }
     }
 }
@@ -358,10 +364,8 @@ async fn read_in_transaction(connection: &mut PgConnection, options: &ReadOption
     {
         schema.schemas.push(get(&row, 0)?);
     }
-    for row in sqlx::query(EXTENSIONS_SQL)
-        .fetch_all(&mut *connection)
-        .await
-        .map_err(Error::query("reading the extensions"))?
+    for row in
+        sqlx::query(EXTENSIONS_SQL).fetch_all(&mut *connection).await.map_err(Error::query("reading the extensions"))?
     {
         schema.extensions.push(Extension { name: get(&row, 0)?, schema: get(&row, 1)? });
     }
@@ -396,7 +400,12 @@ async fn read_in_transaction(connection: &mut PgConnection, options: &ReadOption
     {
         let attributes = composites.entry(name(&row, 0, 1)?).or_default();
         if let Some(attribute) = get::<Option<String>>(&row, 2)? {
-            attributes.push((get(&row, 5)?, attribute, get::<Option<String>>(&row, 3)?.unwrap_or_default(), get(&row, 4)?));
+            attributes.push((
+                get(&row, 5)?,
+                attribute,
+                get::<Option<String>>(&row, 3)?.unwrap_or_default(),
+                get(&row, 4)?,
+            ));
         }
     }
     for (name, mut attributes) in composites {
