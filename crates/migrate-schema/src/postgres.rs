@@ -392,7 +392,9 @@ async fn read_in_transaction(connection: &mut PgConnection, options: &ReadOption
             checks: names.into_iter().zip(definitions).collect(),
         });
     }
-    let mut composites: BTreeMap<QualifiedName, Vec<(i32, String, String, Option<String>)>> = BTreeMap::new();
+    // Attributes by type: position, name, type, collation.
+    type Attribute = (i32, String, String, Option<String>);
+    let mut composites: BTreeMap<QualifiedName, Vec<Attribute>> = BTreeMap::new();
     for row in sqlx::query(AssertSqlSafe(composites_sql()))
         .fetch_all(&mut *connection)
         .await

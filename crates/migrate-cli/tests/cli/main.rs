@@ -51,3 +51,6 @@ mod backups;
 
 /// Metrics pushed to the real Pushgateway, the alert evaluated by the real Prometheus.
 mod metrics;
+
+/// schema dump, drift and test: stable dumps, drift findings, bad Downs caught, scratch databases dropped.
+mod schema;
