@@ -1,4 +1,4 @@
-//! The PostgreSQL reader: the catalog model from `pg_catalog`, one query per kind of object (fourteen in
+//! The PostgreSQL reader: the catalog model from `pg_catalog`, one query per kind of object (fifteen in
 //! all, whatever the number of tables), in one read-only repeatable-read transaction so every query sees
 //! the same snapshot.
 //!
