@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""migrate's benchmark suite: workloads W1-W5 (and L1, lint against squawk; F1, up --all over 200 tenants) against the floor (the server running the same SQL with no
+"""migrate's benchmark suite: workloads W1-W5 (and L1, lint against squawk; F1, up --all over 200 tenants; S1, schema dump against pg_dump --schema-only) against the floor (the server running the same SQL with no
 bookkeeping) and the peers (dbmate, sqlx-cli, refinery_cli) when bench/setup.sh installed them.
 
 Each workload is generated under bench/work (not committed). Tools run in turn, alternating, RUNS times
@@ -376,6 +376,38 @@ def bench_f1(runs, rows):
                  {"jobs 1": "4,000 migrations, one target at a time"}))
 
 
+def s1_table(i):
+    return (f"CREATE TABLE t{i:04} (id bigserial PRIMARY KEY, name text NOT NULL DEFAULT '', "
+            f"created_at timestamptz NOT NULL DEFAULT now(), amount numeric(12,2) CHECK (amount >= 0), "
+            f"parent_id bigint REFERENCES t{max(i - 1, 0):04} (id));\n"
+            f"CREATE INDEX t{i:04}_name_idx ON t{i:04} (name);\n"
+            f"COMMENT ON TABLE t{i:04} IS 'table {i}';\n")
+
+
+def bench_s1(runs, rows, tables=1000):
+    """`migrate schema dump` of a 1,000-table database (each with a serial key, defaults, a check, a foreign
+    key, an index and a comment) against `pg_dump --schema-only` of the same database, the floor users know."""
+    db = "bench_s1"
+    fresh_pg(db)
+    path = os.path.join(WORK, "s1.sql")
+    with open(path, "w") as f:
+        f.write("CREATE TABLE t0000 (id bigserial PRIMARY KEY);\n")
+        for i in range(1, tables + 1):
+            f.write(s1_table(i))
+    sh(["psql", "-X", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-v", "ON_ERROR_STOP=1", "-f", path])
+    url = f"postgres://postgres@127.0.0.1:5432/{db}?sslmode=disable"
+    commands = {
+        "migrate": [MIGRATE, "schema", "dump", "--database-url", url, "--out", os.devnull],
+        "floor": ["pg_dump", "--schema-only", "-h", "127.0.0.1", "-U", "postgres", "-d", db, "-f", os.devnull],
+    }
+    times = {t: [] for t in commands}
+    for run in range(runs):
+        for tool in round_order(list(commands), run):
+            times[tool].append(timed(commands[tool])[0])
+    rows.append((f"S1 schema dump, {tables} tables", {t: median(v) for t, v in times.items()}, "floor",
+                 {"floor": "pg_dump --schema-only"}))
+
+
 def print_table(rows, flush=False):
     print(f"\n{'workload':<28} {'tool':<10} {'median':>10} {'ratio':>8}  notes", flush=flush)
     for name, medians, baseline, extra in rows:
@@ -413,7 +445,7 @@ def main():
     global MIGRATE
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--only", default="W1,W2,W3,W4,W5,L1,F1")
+    parser.add_argument("--only", default="W1,W2,W3,W4,W5,L1,F1,S1")
     args = parser.parse_args()
     only = set(args.only.split(","))
     MIGRATE = build_migrate()
@@ -435,6 +467,9 @@ def main():
         print_table(rows[-1:], flush=True)
     if "F1" in only:
         bench_f1(args.runs, rows)
+        print_table(rows[-1:], flush=True)
+    if "S1" in only:
+        bench_s1(args.runs, rows)
         print_table(rows[-1:], flush=True)
     print("\nall workloads:")
     print_table(rows)

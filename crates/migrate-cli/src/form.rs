@@ -44,7 +44,7 @@ const SHARED_COMMANDS: &[&str] = &[
 ];
 
 /// Commands only the modern form has.
-const MODERN_ONLY: &[&str] = &["wait", "completions", "help", "--help"];
+const MODERN_ONLY: &[&str] = &["wait", "completions", "help", "--help", "schema", "drift", "test"];
 
 /// Which form `args` (without the program name) are written in.
 pub(crate) fn detect(args: &[String]) -> Form {

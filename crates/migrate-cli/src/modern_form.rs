@@ -12,6 +12,7 @@ use crate::database::{resolve_database, DbFlags, ReadFile};
 use crate::env::{parse_bool, Env, EnvFile};
 use crate::error::CliError;
 use crate::project::{OpsFlags, Project};
+use crate::settings::ShadowUrl;
 use crate::settings::{parse_go_duration, ClusterFlags, Command, Fleet, LintFlags, Settings};
 
 /// How long `wait` waits when `--timeout` is not given.
@@ -267,6 +268,37 @@ pub(crate) enum ModernCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Schema tools (PostgreSQL): dump the live schema as DDL
+    #[command(subcommand)]
+    Schema(SchemaCommand),
+    /// Compare the live schema with the one the migrations build on a scratch database (or --shadow-url),
+    /// or with a committed dump (--against). Exit 1 on drift (PostgreSQL)
+    Drift {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        dir: DirArg,
+        /// Build the expected schema in this empty database instead of a scratch one (no CREATEDB needed)
+        #[arg(long, value_name = "URL")]
+        shadow_url: Option<String>,
+        /// The expected schema is this dump (from `migrate schema dump`), not the migrations
+        #[arg(long, value_name = "FILE")]
+        against: Option<PathBuf>,
+        /// Print one JSON document on stdout
+        #[arg(long)]
+        json: bool,
+    },
+    /// On a scratch database: apply every migration, then from the newest down roll each back, check the
+    /// schema is what it was before its Up, and apply it again. Exit 1 on the first that fails (PostgreSQL)
+    Test {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        dir: DirArg,
+        /// Print one JSON document on stdout
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script
     Completions {
         /// The shell
@@ -276,6 +308,21 @@ pub(crate) enum ModernCommand {
     Help {
         /// The command
         command: Option<String>,
+    },
+}
+
+/// `schema`'s commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum SchemaCommand {
+    /// Print the live schema as DDL that re-creates it: the same bytes for the same schema
+    Dump {
+        #[command(flatten)]
+        db: DbArgs,
+        #[command(flatten)]
+        dir: DirArg,
+        /// Write it to this file instead of stdout
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -507,6 +554,16 @@ impl ModernCli {
             ModernCommand::Init { dir } => (Command::Init, None, Some(dir), None),
             ModernCommand::Env => (Command::Env, None, None, None),
             ModernCommand::Wait { db } => (Command::Wait, Some(db), None, None),
+            ModernCommand::Schema(SchemaCommand::Dump { db, dir, out }) => {
+                (Command::SchemaDump { out: out.clone() }, Some(db), Some(dir), None)
+            }
+            ModernCommand::Drift { db, dir, shadow_url, against, .. } => (
+                Command::Drift { shadow_url: shadow_url.clone().map(ShadowUrl), against: against.clone() },
+                Some(db),
+                Some(dir),
+                None,
+            ),
+            ModernCommand::Test { db, dir, .. } => (Command::SchemaTest, Some(db), Some(dir), None),
             ModernCommand::Completions { shell } => return Ok(ModernParsed::Completions(*shell)),
             ModernCommand::Help { command } => return help(command.as_deref()).map(ModernParsed::Help),
         };
@@ -611,6 +668,7 @@ impl ModernCli {
                 settings.database = resolve_database(&DbFlags::default(), env, read_file, configured.as_ref()).ok();
             }
             ModernCommand::Wait { .. } => settings.timeout = Some(settings.timeout.unwrap_or(DEFAULT_WAIT)),
+            ModernCommand::Drift { json, .. } | ModernCommand::Test { json, .. } => settings.json = *json,
             _ => {}
         }
         Ok(ModernParsed::Run(settings))

@@ -169,6 +169,30 @@ pub(crate) enum Command {
         /// Files given on the command line.
         files: Vec<String>,
     },
+    /// The live schema as DDL (`schema dump`), to stdout or a file.
+    SchemaDump {
+        /// `--out FILE`.
+        out: Option<std::path::PathBuf>,
+    },
+    /// The live schema against the migrations' (or a committed dump's).
+    Drift {
+        /// `--shadow-url URL`: build the expected schema there instead of on a scratch database.
+        shadow_url: Option<ShadowUrl>,
+        /// `--against FILE`: the expected schema is this dump, not the migrations.
+        against: Option<std::path::PathBuf>,
+    },
+    /// Every migration's Down checked against its Up, on a scratch database.
+    SchemaTest,
+}
+
+/// A shadow database's URL, which may hold a password: never printed by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct ShadowUrl(pub(crate) String);
+
+impl std::fmt::Debug for ShadowUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ShadowUrl(..)")
+    }
 }
 
 impl Command {
@@ -199,6 +223,9 @@ impl Command {
             Command::Env => "env",
             Command::Wait => "wait",
             Command::Lint { .. } => "lint",
+            Command::SchemaDump { .. } => "schema dump",
+            Command::Drift { .. } => "drift",
+            Command::SchemaTest => "test",
         }
     }
 }

@@ -12,6 +12,7 @@ mod metrics;
 mod protect;
 mod repair;
 mod run;
+mod schema;
 mod signals;
 mod status;
 mod validate;
@@ -65,6 +66,11 @@ async fn dispatch(settings: &Settings, env: &Env, out: &Output) -> Result<ExitCo
         Command::Env => env_cmd::env(settings, env, out),
         Command::Wait => wait::wait(settings, env, out).await,
         Command::Lint { files } => lint::lint(files, settings, env, out).await,
+        Command::SchemaDump { out: file } => schema::dump(file.as_deref(), settings, env, out).await,
+        Command::Drift { shadow_url, against } => {
+            schema::drift(shadow_url.as_ref(), against.as_deref(), settings, env, out).await
+        }
+        Command::SchemaTest => schema::test(settings, env, out).await,
     }
 }
 

@@ -57,3 +57,6 @@ mod fleet;
 
 /// --lock-timeout and --lock-retries: a blocked migration gives up, and runs again whole.
 mod lock_timeout;
+
+/// schema dump, drift and test: stable dumps, drift findings, bad Downs caught, scratch databases dropped.
+mod schema;
